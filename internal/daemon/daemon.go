@@ -1,0 +1,297 @@
+// Package daemon wires candord together: the data folder, the log key, the bbolt store, the admin
+// token, the gRPC server with health and reflection, TLS, the deadline closer and graceful shutdown.
+// server/main.go only parses flags and signals; tests start the same wiring on 127.0.0.1:0.
+//
+// It holds no rule of Candor's: it must only assemble the packages that do.
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/candorhq/candor/internal/rpc"
+	"github.com/candorhq/candor/internal/service"
+	"github.com/candorhq/candor/internal/store"
+	"github.com/candorhq/candor/internal/translog"
+)
+
+// File names inside the data folder.
+const (
+	DBFile         = "candor.db"
+	AdminTokenFile = "admin.token"
+	LogKeyFile     = "log.key"
+	LogPubFile     = "log.pub"
+)
+
+// Config is what candord's flags set.
+type Config struct {
+	DataDir string
+	Listen  string
+	// TLSCert and TLSKey enable TLS; ClientCA additionally requires client certificates signed by it.
+	TLSCert, TLSKey, ClientCA string
+	// Insecure allows a non-loopback listener without TLS.
+	Insecure bool
+	// PublicAudit lets anyone read the log's checkpoints, entries and proofs.
+	PublicAudit bool
+	// Origin names the log in its checkpoints. Used only when the log key is created.
+	Origin string
+	// ShutdownTimeout bounds the graceful drain on shutdown. Default 10s.
+	ShutdownTimeout time.Duration
+	// MaxWritesInFlight bounds concurrent writes (see rpc.Options). Default 4096.
+	MaxWritesInFlight int
+	// MaxDBSize caps the bbolt file (0: no cap), for tests of a full disk.
+	MaxDBSize int
+	Logger    *slog.Logger
+}
+
+// Daemon is a running candord.
+type Daemon struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	svc      *service.Service
+	grpc     *grpc.Server
+	health   *health.Server
+	lis      net.Listener
+	verifier string
+}
+
+// New opens (creating on first start) the data folder and the store, and listens. Serve starts
+// answering.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	origin, err := logOrigin(cfg.DataDir, cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := translog.LoadOrCreateKey(cfg.DataDir, origin)
+	if err != nil {
+		return nil, fmt.Errorf("log key: %w", err)
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, DBFile), notary{signer}, store.Options{MaxSize: cfg.MaxDBSize})
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, log: log, store: st, verifier: signer.VerifierKey()}
+	d.svc = service.New(service.Config{Store: st, PublicAudit: cfg.PublicAudit, Logger: log})
+	if err := d.ensureAdminToken(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := d.listen(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Addr is the address the server listens on.
+func (d *Daemon) Addr() string { return d.lis.Addr().String() }
+
+// VerifierKey is the log's public key, as written to log.pub.
+func (d *Daemon) VerifierKey() string { return d.verifier }
+
+// Serve answers until ctx is done, then drains in-flight calls (up to the shutdown timeout) and
+// closes the store.
+func (d *Daemon) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- d.grpc.Serve(d.lis) }()
+	closerDone := make(chan struct{})
+	closerCtx, stopCloser := context.WithCancel(ctx)
+	go func() { defer close(closerDone); d.closeAtDeadlines(closerCtx) }()
+	d.log.Info("candord serving", "addr", d.Addr(), "data", d.cfg.DataDir,
+		"admin_token", filepath.Join(d.cfg.DataDir, AdminTokenFile),
+		"log_key", filepath.Join(d.cfg.DataDir, LogPubFile), "tls", d.cfg.TLSCert != "")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	d.health.Shutdown() // tell load balancers first
+	stopCloser()
+	<-closerDone
+	stopped := make(chan struct{})
+	go func() { d.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(d.cfg.ShutdownTimeout):
+		d.log.Warn("drain timed out; closing remaining calls", "timeout", d.cfg.ShutdownTimeout)
+		d.grpc.Stop()
+	}
+	if err := d.store.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	d.log.Info("candord stopped")
+	if errors.Is(serveErr, grpc.ErrServerStopped) {
+		return nil
+	}
+	return serveErr
+}
+
+// closeAtDeadlines closes calls whose deadline passed, checking at the next deadline or every second.
+func (d *Daemon) closeAtDeadlines(ctx context.Context) {
+	for {
+		wait := time.Second
+		if next, ok := d.svc.NextDeadline(); ok {
+			if w := time.Until(next); w < wait {
+				wait = max(w, 0)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if _, err := d.svc.CloseDue(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("closing calls at their deadline", "err", err)
+		}
+	}
+}
+
+// ensureAdminToken creates the admin token file on first start (owner-only). The file is the
+// operator's key: if it is deleted, a new token is made and the old one stops working.
+func (d *Daemon) ensureAdminToken() error {
+	path := filepath.Join(d.cfg.DataDir, AdminTokenFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return d.svc.SetAdminToken(context.Background(), strings.TrimSpace(string(b)))
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("admin token: %w", err)
+	}
+	token := service.NewToken()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	d.log.Info("created admin token", "file", path)
+	return d.svc.SetAdminToken(context.Background(), token)
+}
+
+func (d *Daemon) listen() error {
+	creds, err := d.credentials()
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", d.cfg.Listen, err)
+	}
+	if creds == nil && !d.cfg.Insecure && !isLoopback(host) {
+		return fmt.Errorf("refusing to listen on %s without TLS: give --tls-cert and --tls-key, or --insecure", d.cfg.Listen)
+	}
+	lis, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return err
+	}
+	rpcServer := rpc.New(d.svc, rpc.Options{
+		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, Logger: d.log,
+	})
+	opts := rpcServer.ServerOptions()
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	d.grpc = grpc.NewServer(opts...)
+	rpcServer.Register(d.grpc)
+	d.health = health.NewServer()
+	healthpb.RegisterHealthServer(d.grpc, d.health)
+	reflection.Register(d.grpc)
+	d.lis = lis
+	return nil
+}
+
+func (d *Daemon) credentials() (credentials.TransportCredentials, error) {
+	if d.cfg.TLSCert == "" && d.cfg.TLSKey == "" {
+		if d.cfg.ClientCA != "" {
+			return nil, errors.New("--client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(d.cfg.TLSCert, d.cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("TLS key pair: %w", err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if d.cfg.ClientCA != "" {
+		pem, err := os.ReadFile(d.cfg.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA %s: no certificates", d.cfg.ClientCA)
+		}
+		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return credentials.NewTLS(conf), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// logOrigin returns the log's origin: the name in an existing key, else the flag, else one made up
+// from the host name. It never changes once the key exists, because checkpoints name it.
+func logOrigin(dir, flag string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, LogKeyFile))
+	if err == nil {
+		// A note signer key is "PRIVATE+KEY+<name>+<hash>+<key>".
+		parts := strings.Split(strings.TrimSpace(string(b)), "+")
+		if len(parts) != 5 {
+			return "", fmt.Errorf("log key %s is malformed", filepath.Join(dir, LogKeyFile))
+		}
+		return parts[2], nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if flag != "" {
+		return flag, nil
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	return "candor.local/" + host, nil
+}
+
+// notary adapts the log signer to the store.
+type notary struct{ s *translog.Signer }
+
+func (n notary) Sign(size int64, root tlog.Hash) ([]byte, error) {
+	return n.s.Sign(translog.Checkpoint{Origin: n.s.Origin(), Size: size, Hash: root})
+}
+
+func (n notary) Open(signed []byte) (int64, tlog.Hash, error) {
+	cp, err := translog.OpenCheckpoint(signed, n.s.VerifierKey())
+	return cp.Size, cp.Hash, err
+}

@@ -1,0 +1,28 @@
+package domain
+
+import "errors"
+
+// Refusals. Each names one rule; the transport maps each to a gRPC code and an ErrorInfo reason.
+var (
+	// Permission.
+	ErrAdminOnly       = errors.New("domain: only an admin may do this")
+	ErrParticipantOnly = errors.New("domain: only a participant may do this, not the admin")
+	ErrChairOnly       = errors.New("domain: only a chair of the body may do this")
+	ErrMemberOnly      = errors.New("domain: only members of the body, admins and auditors may see this")
+	ErrAuditorOnly     = errors.New("domain: only auditors, admins and the participant may see this")
+	ErrNotEligible     = errors.New("domain: participant is not eligible in this call")
+
+	// Preconditions.
+	ErrCallClosed          = errors.New("domain: call is closed")
+	ErrSOIRequired         = errors.New("domain: participant has no statement of interest yet")
+	ErrSOIPinNotCurrent    = errors.New("domain: pinned statement of interest is not the current version")
+	ErrDeclarationRequired = errors.New("domain: no current declaration for this call")
+	ErrDeclarationStale    = errors.New("domain: statement of interest changed after the declaration")
+	ErrRecused             = errors.New("domain: participant is recused from this call")
+	ErrDeclarationNotClear = errors.New("domain: the chair has not cleared the declared conflict")
+	ErrClearanceNotNeeded  = errors.New("domain: the current declaration needs no clearance")
+	ErrEligibleNotMember   = errors.New("domain: an eligible participant is not a member of the body")
+	ErrUnknownOption       = errors.New("domain: not an option of this call")
+	ErrNoMembers           = errors.New("domain: the call would have no eligible participants")
+	ErrDeadlinePassed      = errors.New("domain: deadline is not in the future")
+)

@@ -1,0 +1,287 @@
+package domain
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// DefaultOptions are a vote's options when the chair names none.
+var DefaultOptions = []string{"yes", "no", "abstain"}
+
+// Abstain is the option that counts towards quorum but not as a vote cast.
+const Abstain = "abstain"
+
+// SOIContentHash is the SHA-256 of the deterministic protobuf encoding of s with its output-only
+// fields (name, version, content_hash, create_time) cleared: two versions with the same content have
+// the same hash.
+func SOIContentHash(s *candorv1.StatementOfInterest) []byte {
+	c := proto.Clone(s).(*candorv1.StatementOfInterest)
+	c.Name, c.Version, c.ContentHash, c.CreateTime = "", 0, nil, nil
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		// Only invalid UTF-8 fails to marshal, and the transport refuses it before we get here.
+		panic("domain: marshal statement of interest: " + err.Error())
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// CheckPin refuses a restatement "unchanged since version N" whose hash is not the current version's.
+func CheckPin(current *candorv1.StatementOfInterest, pin []byte) error {
+	if current == nil {
+		return ErrSOIRequired
+	}
+	if !bytes.Equal(current.GetContentHash(), pin) {
+		return ErrSOIPinNotCurrent
+	}
+	return nil
+}
+
+// PrepareCall fills a call's defaults and fixes its eligibility from the body's members at opening.
+// members are the names of the body's members; chair opens it at now.
+func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time) error {
+	if len(c.Options) == 0 {
+		c.Options = append([]string(nil), DefaultOptions...)
+	}
+	if c.Kind == candorv1.CallKind_CALL_KIND_UNSPECIFIED {
+		c.Kind = candorv1.CallKind_CALL_KIND_VOTE
+	}
+	if c.ConflictPolicy == candorv1.ConflictPolicy_CONFLICT_POLICY_UNSPECIFIED {
+		c.ConflictPolicy = candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
+	}
+	if c.Threshold == candorv1.Threshold_THRESHOLD_UNSPECIFIED {
+		c.Threshold = candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY
+	}
+	if c.Deadline != nil && !c.Deadline.AsTime().After(now) {
+		return ErrDeadlinePassed
+	}
+	// Inclusion is the default: everyone in the body, unless the chair narrowed it with a reason,
+	// which the transport has already required.
+	if len(c.EligibleParticipants) == 0 {
+		c.EligibleParticipants = append([]string(nil), members...)
+		c.EligibilityRestricted = false
+	} else {
+		isMember := make(map[string]bool, len(members))
+		for _, m := range members {
+			isMember[m] = true
+		}
+		for _, p := range c.EligibleParticipants {
+			if !isMember[p] {
+				return ErrEligibleNotMember
+			}
+		}
+		c.EligibilityRestricted = true
+	}
+	if len(c.EligibleParticipants) == 0 {
+		return ErrNoMembers
+	}
+	c.State = candorv1.CallState_CALL_STATE_OPEN
+	c.OpenedBy = chair
+	c.Result, c.ClosedBy, c.CloseTime = nil, "", nil
+	return nil
+}
+
+// IsOpen reports whether a call accepts declarations and ballots at now: it is open and its deadline,
+// if any, has not passed (the server may not have closed it yet).
+func IsOpen(c *candorv1.Call, now time.Time) bool {
+	if c.GetState() != candorv1.CallState_CALL_STATE_OPEN {
+		return false
+	}
+	return c.Deadline == nil || now.Before(c.Deadline.AsTime())
+}
+
+// IsEligible reports whether participant p may declare and vote in c.
+func IsEligible(c *candorv1.Call, p string) bool {
+	for _, e := range c.GetEligibleParticipants() {
+		if e == p {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckDeclaration refuses a declaration by p in c at now. soiVersion is the participant's current SOI
+// version (0: none) and restating says whether the declaration files a new version.
+func CheckDeclaration(c *candorv1.Call, p string, soiVersion int64, restating bool, now time.Time) error {
+	if !IsOpen(c, now) {
+		return ErrCallClosed
+	}
+	if !IsEligible(c, p) {
+		return ErrNotEligible
+	}
+	// A completed SOI is a precondition of taking part (GNSO Operating Procedures); a declaration
+	// that files one satisfies it.
+	if soiVersion == 0 && !restating {
+		return ErrSOIRequired
+	}
+	return nil
+}
+
+// Standing is what the invariant reads about one participant in one call.
+type Standing struct {
+	// Declaration is the participant's current declaration for the call, or nil.
+	Declaration *candorv1.Declaration
+	// Clearance is the chair's ruling on that declaration, or nil.
+	Clearance *candorv1.Clearance
+	// SOIVersion is the participant's current SOI version.
+	SOIVersion int64
+}
+
+// CheckBallot is the invariant that is the product: participant p may cast a ballot in c at now only
+// with a current declaration for this open call, filed after it opened, not stale, not a recusal, and
+// allowed by the call's conflict policy.
+func CheckBallot(c *candorv1.Call, p string, s Standing, now time.Time) error {
+	if !IsOpen(c, now) {
+		return ErrCallClosed
+	}
+	if !IsEligible(c, p) {
+		return ErrNotEligible
+	}
+	d := s.Declaration
+	if d == nil || d.GetParticipant() != p || !strings.HasPrefix(d.GetName(), c.GetName()+"/") ||
+		d.GetCreateTime().AsTime().Before(c.GetOpenTime().AsTime()) {
+		return ErrDeclarationRequired
+	}
+	if d.GetSoiVersion() != s.SOIVersion {
+		return ErrDeclarationStale
+	}
+	if Recused(c, s) {
+		return ErrRecused
+	}
+	if NeedsClearance(c, d) && !clearedToVote(d, s.Clearance) {
+		return ErrDeclarationNotClear
+	}
+	return nil
+}
+
+// Recused reports whether the participant stands recused: by their own intent, by the RECUSE policy
+// for an ACTUAL conflict, or by the chair's ruling under REVIEW. Recusals are not abstentions.
+func Recused(c *candorv1.Call, s Standing) bool {
+	d := s.Declaration
+	if d == nil {
+		return false
+	}
+	if d.GetIntent() == candorv1.Intent_INTENT_RECUSE {
+		return true
+	}
+	if c.GetConflictPolicy() == candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE &&
+		d.GetConflictLevel() == candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL {
+		return true
+	}
+	cl := s.Clearance
+	return cl != nil && cl.GetDeclaration() == d.GetName() &&
+		cl.GetDecision() == candorv1.ClearanceDecision_CLEARANCE_DECISION_RECUSAL_REQUIRED
+}
+
+// NeedsClearance reports whether, under c's policy, declaration d needs the chair's ruling before a
+// ballot counts: REVIEW policy and a POTENTIAL or ACTUAL conflict by a participant who means to take part.
+func NeedsClearance(c *candorv1.Call, d *candorv1.Declaration) bool {
+	return c.GetConflictPolicy() == candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW &&
+		d.GetConflictLevel() != candorv1.ConflictLevel_CONFLICT_LEVEL_NONE &&
+		d.GetIntent() != candorv1.Intent_INTENT_RECUSE
+}
+
+func clearedToVote(d *candorv1.Declaration, cl *candorv1.Clearance) bool {
+	return cl != nil && cl.GetDeclaration() == d.GetName() &&
+		cl.GetDecision() == candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED
+}
+
+// CheckClearance refuses a chair's ruling on declaration d (nil: none) in c at now.
+func CheckClearance(c *candorv1.Call, d *candorv1.Declaration, now time.Time) error {
+	if !IsOpen(c, now) {
+		return ErrCallClosed
+	}
+	if d == nil {
+		return ErrDeclarationRequired
+	}
+	if !NeedsClearance(c, d) {
+		return ErrClearanceNotNeeded
+	}
+	return nil
+}
+
+// MatchOption returns the call's spelling of option, compared ignoring case.
+func MatchOption(c *candorv1.Call, option string) (string, error) {
+	for _, o := range c.GetOptions() {
+		if strings.EqualFold(o, option) {
+			return o, nil
+		}
+	}
+	return "", ErrUnknownOption
+}
+
+// Tally computes a vote's result at close. standings holds every eligible participant's standing at
+// close, by name; ballots their current ballots, by name. A ballot counts unless its caster stands
+// recused at close: a later recusal withdraws an earlier ballot.
+func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*candorv1.Ballot) *candorv1.Result {
+	r := &candorv1.Result{
+		Eligible: int32(len(c.GetEligibleParticipants())),
+		Quorum:   c.GetQuorum(),
+	}
+	counts := make(map[string]int32, len(c.GetOptions()))
+	for _, p := range c.GetEligibleParticipants() {
+		s := standings[p]
+		if s.Declaration == nil {
+			r.Undeclared = append(r.Undeclared, p)
+		}
+		if Recused(c, s) {
+			r.Recused = append(r.Recused, p)
+			continue
+		}
+		b := ballots[p]
+		if b == nil {
+			continue
+		}
+		counts[b.GetOption()]++
+		r.BallotsCounted++
+		if strings.EqualFold(b.GetOption(), Abstain) {
+			r.Abstentions++
+		}
+		if b.GetConflictLevel() > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE {
+			r.Flagged = append(r.Flagged, &candorv1.FlaggedBallot{
+				Participant: p, Option: b.GetOption(), ConflictLevel: b.GetConflictLevel(),
+			})
+		}
+	}
+	for _, o := range c.GetOptions() {
+		r.Counts = append(r.Counts, &candorv1.OptionCount{Option: o, Count: counts[o]})
+	}
+	r.VotesCast = r.BallotsCounted - r.Abstentions
+	if present := r.Eligible - int32(len(r.Recused)); present > 0 {
+		r.Turnout = float64(r.BallotsCounted) / float64(present)
+	}
+	r.QuorumMet = r.BallotsCounted >= r.Quorum
+	switch {
+	case !r.QuorumMet:
+		r.Outcome = candorv1.Outcome_OUTCOME_NO_QUORUM
+	default:
+		r.Outcome = candorv1.Outcome_OUTCOME_NO_DECISION
+		for _, oc := range r.Counts {
+			if strings.EqualFold(oc.Option, Abstain) {
+				continue
+			}
+			if meetsThreshold(c.GetThreshold(), oc.Count, r.VotesCast) {
+				r.Outcome, r.WinningOption = candorv1.Outcome_OUTCOME_DECIDED, oc.Option
+				break
+			}
+		}
+	}
+	return r
+}
+
+// meetsThreshold reports whether count of cast votes carries: more than half, or at least two thirds.
+func meetsThreshold(t candorv1.Threshold, count, cast int32) bool {
+	if cast == 0 {
+		return false
+	}
+	if t == candorv1.Threshold_THRESHOLD_TWO_THIRDS {
+		return 3*count >= 2*cast
+	}
+	return 2*count > cast
+}

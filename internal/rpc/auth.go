@@ -1,0 +1,82 @@
+package rpc
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/candorhq/candor/internal/service"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+type principalKey struct{}
+
+// principal returns the caller the interceptor authenticated.
+func principal(ctx context.Context) service.Principal {
+	p, _ := ctx.Value(principalKey{}).(service.Principal)
+	return p
+}
+
+// publicAuditMethods answer anyone when the server runs with public audit: they are what a
+// third-party auditor scripts against.
+var publicAuditMethods = map[string]bool{
+	candorv1.AuditService_GetCheckpoint_FullMethodName:       true,
+	candorv1.AuditService_ListEntries_FullMethodName:         true,
+	candorv1.AuditService_GetInclusionProof_FullMethodName:   true,
+	candorv1.AuditService_GetConsistencyProof_FullMethodName: true,
+}
+
+// writeMethods are bounded in flight: past the bound the server sheds them with ResourceExhausted
+// rather than queue without limit.
+var writeMethods = map[string]bool{
+	candorv1.ParticipantService_CreateParticipant_FullMethodName:         true,
+	candorv1.ParticipantService_GrantAuditor_FullMethodName:              true,
+	candorv1.ParticipantService_UpdateStatementOfInterest_FullMethodName: true,
+	candorv1.BodyService_CreateBody_FullMethodName:                       true,
+	candorv1.BodyService_AddMember_FullMethodName:                        true,
+	candorv1.CallService_OpenCall_FullMethodName:                         true,
+	candorv1.CallService_CloseCall_FullMethodName:                        true,
+	candorv1.CallService_FileDeclaration_FullMethodName:                  true,
+	candorv1.CallService_ClearDeclaration_FullMethodName:                 true,
+	candorv1.CallService_CastBallot_FullMethodName:                       true,
+}
+
+// unaryInterceptor authenticates Candor's methods and bounds writes in flight. Methods outside
+// candor.v1 (health, reflection) pass through untouched.
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if !strings.HasPrefix(info.FullMethod, "/candor.v1.") {
+		return handler(ctx, req)
+	}
+	token := bearer(ctx)
+	if token == "" && s.publicAudit && publicAuditMethods[info.FullMethod] {
+		return handler(context.WithValue(ctx, principalKey{}, service.Principal{}), req)
+	}
+	pr, err := s.svc.Authenticate(token)
+	if err != nil {
+		return nil, toStatus(s.log, info.FullMethod, err)
+	}
+	if writeMethods[info.FullMethod] {
+		select {
+		case s.writeSlots <- struct{}{}:
+			defer func() { <-s.writeSlots }()
+		default:
+			return nil, withInfo(codes.ResourceExhausted, "OVERLOADED",
+				"the server is at its limit of writes in flight; retry with backoff", nil)
+		}
+	}
+	return handler(context.WithValue(ctx, principalKey{}, pr), req)
+}
+
+// bearer returns the token of an "authorization: Bearer <token>" header, or "".
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return ""
+}

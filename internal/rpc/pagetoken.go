@@ -1,0 +1,91 @@
+package rpc
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Page tokens are opaque to clients (AIP-158): base64url of a kind byte and the last key returned.
+// The kind byte stops a token from one list being replayed against another kind of list.
+const (
+	tokenUUID  byte = 1
+	tokenIndex byte = 2
+)
+
+var errBadPageToken = errors.New("rpc: malformed page token")
+
+func encodeUUIDToken(id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{tokenUUID}, id[:]...))
+}
+
+func decodeUUIDToken(s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 17 || b[0] != tokenUUID {
+		return uuid.Nil, errBadPageToken
+	}
+	return uuid.UUID(b[1:]), nil
+}
+
+func encodeIndexToken(i int64) string {
+	b := make([]byte, 9)
+	b[0] = tokenIndex
+	binary.BigEndian.PutUint64(b[1:], uint64(i))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeIndexToken returns -1 for the first page.
+func decodeIndexToken(s string) (int64, error) {
+	if s == "" {
+		return -1, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 9 || b[0] != tokenIndex {
+		return 0, errBadPageToken
+	}
+	i := int64(binary.BigEndian.Uint64(b[1:]))
+	if i < 0 {
+		return 0, errBadPageToken
+	}
+	return i, nil
+}
+
+func (v *violations) uuidToken(field, s string) uuid.UUID {
+	id, err := decodeUUIDToken(s)
+	if err != nil {
+		v.add(field, "is not a page token from this list")
+	}
+	return id
+}
+
+func (v *violations) indexToken(field, s string) int64 {
+	i, err := decodeIndexToken(s)
+	if err != nil {
+		v.add(field, "is not a page token from this list")
+	}
+	return i
+}
+
+// page trims a list fetched with limit+1 items and returns the next page token (or "").
+func page[T any](items []T, limit int, key func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, key(items[limit-1])
+}
+
+// nameToken is the page token after the resource with this name (its last segment is its UUID).
+func nameToken(name string) string {
+	id, err := uuid.Parse(name[strings.LastIndexByte(name, '/')+1:])
+	if err != nil {
+		panic("rpc: resource name without a UUID: " + name) // names are built by package resource
+	}
+	return encodeUUIDToken(id)
+}

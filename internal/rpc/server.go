@@ -1,0 +1,67 @@
+package rpc
+
+import (
+	"log/slog"
+
+	"google.golang.org/grpc"
+
+	"github.com/candorhq/candor/internal/service"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// Options configure the transport.
+type Options struct {
+	// PublicAudit lets anyone call the four log endpoints without a token.
+	PublicAudit bool
+	// MaxWritesInFlight bounds concurrent write RPCs; past it they are refused with
+	// ResourceExhausted. Default 4096.
+	MaxWritesInFlight int
+	Logger            *slog.Logger
+}
+
+// Server implements Candor's four gRPC services over a service.Service.
+type Server struct {
+	candorv1.UnimplementedParticipantServiceServer
+	candorv1.UnimplementedBodyServiceServer
+	candorv1.UnimplementedCallServiceServer
+	candorv1.UnimplementedAuditServiceServer
+
+	svc         *service.Service
+	publicAudit bool
+	log         *slog.Logger
+	writeSlots  chan struct{} // one token per write in flight
+}
+
+var (
+	_ candorv1.ParticipantServiceServer = (*Server)(nil)
+	_ candorv1.BodyServiceServer        = (*Server)(nil)
+	_ candorv1.CallServiceServer        = (*Server)(nil)
+	_ candorv1.AuditServiceServer       = (*Server)(nil)
+)
+
+// New returns a transport over svc.
+func New(svc *service.Service, opts Options) *Server {
+	if opts.MaxWritesInFlight <= 0 {
+		opts.MaxWritesInFlight = 4096
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{
+		svc: svc, publicAudit: opts.PublicAudit, log: opts.Logger,
+		writeSlots: make(chan struct{}, opts.MaxWritesInFlight),
+	}
+}
+
+// ServerOptions returns the interceptors the transport needs; pass them to grpc.NewServer.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unaryInterceptor)}
+}
+
+// Register registers the four services on g.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	candorv1.RegisterParticipantServiceServer(g, s)
+	candorv1.RegisterBodyServiceServer(g, s)
+	candorv1.RegisterCallServiceServer(g, s)
+	candorv1.RegisterAuditServiceServer(g, s)
+}

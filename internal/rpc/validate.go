@@ -1,0 +1,232 @@
+package rpc
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+
+	"github.com/candorhq/candor/internal/resource"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// Limits on request fields, as documented in the .proto files.
+const (
+	maxTitle       = 200  // display names, titles, organisations, employer, job title, represents
+	maxGroup       = 100  // stakeholder groups and options
+	maxNote        = 500  // nature of an interest
+	maxText        = 4000 // descriptions, justifications, notes, other interests
+	maxMatter      = 10000
+	maxEmail       = 254
+	maxGroups      = 20
+	maxInterests   = 50
+	maxParties     = 50
+	maxOptions     = 20
+	maxEligible    = 10000
+	maxPageSize    = 1000
+	defaultPage    = 100
+	maxEntries     = 1000
+	maxQuorum      = 1_000_000
+	maxSOIHashSize = 32
+)
+
+// violations collects field violations for one request.
+type violations []*errdetails.BadRequest_FieldViolation
+
+func (v *violations) add(field, format string, args ...any) {
+	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+// err returns InvalidArgument with every violation, or nil.
+func (v violations) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	msg := v[0].Field + ": " + v[0].Description
+	if len(v) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(v)-1)
+	}
+	return withInfo(codes.InvalidArgument, "INVALID_ARGUMENT", msg, v)
+}
+
+// text checks a free-text field: valid UTF-8, no control characters but newlines and tabs, and a
+// length in characters within [min, max].
+func (v *violations) text(field, s string, min, max int) {
+	if !utf8.ValidString(s) {
+		v.add(field, "must be valid UTF-8")
+		return
+	}
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < min && min == 1:
+		v.add(field, "is required")
+		return
+	case n < min:
+		v.add(field, "must be at least %d characters", min)
+		return
+	case n > max:
+		v.add(field, "must be at most %d characters (got %d)", max, n)
+		return
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			v.add(field, "must not contain control characters")
+			return
+		}
+	}
+	if min > 0 && strings.TrimSpace(s) == "" {
+		v.add(field, "must not be blank")
+	}
+}
+
+// line is text on one line.
+func (v *violations) line(field, s string, min, max int) {
+	v.text(field, s, min, max)
+	if strings.ContainsAny(s, "\n\r\t") {
+		v.add(field, "must be on one line")
+	}
+}
+
+func (v *violations) participant(field, name string) uuid.UUID {
+	id, err := resource.ParseParticipant(name)
+	if err != nil {
+		v.add(field, "must be a participant name, participants/{uuid} (got %q)", clip(name))
+	}
+	return id
+}
+
+// optionalParticipant allows "" (the caller).
+func (v *violations) optionalParticipant(field, name string) uuid.UUID {
+	if name == "" {
+		return uuid.Nil
+	}
+	return v.participant(field, name)
+}
+
+func (v *violations) body(field, name string) uuid.UUID {
+	id, err := resource.ParseBody(name)
+	if err != nil {
+		v.add(field, "must be a body name, bodies/{uuid} (got %q)", clip(name))
+	}
+	return id
+}
+
+func (v *violations) call(field, name string) (uuid.UUID, uuid.UUID) {
+	b, c, err := resource.ParseCall(name)
+	if err != nil {
+		v.add(field, "must be a call name, bodies/{uuid}/calls/{uuid} (got %q)", clip(name))
+	}
+	return b, c
+}
+
+// enum checks an enum value is one of the declared values other than UNSPECIFIED (unless allowed).
+func (v *violations) enum(field string, value int32, names map[int32]string, allowUnspecified bool) {
+	if _, ok := names[value]; !ok || (value == 0 && !allowUnspecified) {
+		v.add(field, "must be one of the declared values, not %d", value)
+	}
+}
+
+func (v *violations) pageSize(field string, n int32) int {
+	switch {
+	case n < 0 || n > maxPageSize:
+		v.add(field, "must be between 0 and %d", maxPageSize)
+	case n == 0:
+		return defaultPage
+	}
+	return int(n)
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// validateSOI checks a Statement of Interest's content fields. Output-only fields are ignored.
+func (v *violations) soi(prefix string, s *candorv1.StatementOfInterest) {
+	if s == nil {
+		v.add(prefix, "is required")
+		return
+	}
+	v.line(prefix+".employer", s.Employer, 0, maxTitle)
+	v.line(prefix+".job_title", s.JobTitle, 0, maxTitle)
+	v.line(prefix+".represents", s.Represents, 0, maxTitle)
+	if len(s.StakeholderGroups) > maxGroups {
+		v.add(prefix+".stakeholder_groups", "at most %d", maxGroups)
+	}
+	for i, g := range s.StakeholderGroups {
+		v.line(fmt.Sprintf("%s.stakeholder_groups[%d]", prefix, i), g, 1, maxGroup)
+	}
+	if len(s.Interests) > maxInterests {
+		v.add(prefix+".interests", "at most %d", maxInterests)
+	}
+	for i, in := range s.Interests {
+		f := fmt.Sprintf("%s.interests[%d]", prefix, i)
+		v.line(f+".organization", in.GetOrganization(), 1, maxTitle)
+		v.text(f+".nature", in.GetNature(), 0, maxNote)
+	}
+	v.text(prefix+".other_interests", s.OtherInterests, 0, maxText)
+}
+
+// validateCall checks the chair's input for a new call.
+func (v *violations) newCall(c *candorv1.Call) {
+	if c == nil {
+		v.add("call", "is required")
+		return
+	}
+	v.line("call.title", c.Title, 1, maxTitle)
+	v.text("call.matter", c.Matter, 0, maxMatter)
+	if c.Kind != candorv1.CallKind_CALL_KIND_UNSPECIFIED && c.Kind != candorv1.CallKind_CALL_KIND_VOTE {
+		v.add("call.kind", "must be VOTE")
+	}
+	if len(c.Options) == 1 || len(c.Options) > maxOptions {
+		v.add("call.options", "must be empty (yes/no/abstain) or 2 to %d options", maxOptions)
+	}
+	seen := map[string]bool{}
+	for i, o := range c.Options {
+		v.line(fmt.Sprintf("call.options[%d]", i), o, 1, maxGroup)
+		if k := strings.ToLower(strings.TrimSpace(o)); seen[k] {
+			v.add(fmt.Sprintf("call.options[%d]", i), "repeats %q (options are compared ignoring case)", o)
+		} else {
+			seen[k] = true
+		}
+	}
+	if len(c.AffectedParties) > maxParties {
+		v.add("call.affected_parties", "at most %d", maxParties)
+	}
+	for i, p := range c.AffectedParties {
+		v.line(fmt.Sprintf("call.affected_parties[%d]", i), p, 1, maxTitle)
+	}
+	v.enum("call.conflict_policy", int32(c.ConflictPolicy), candorv1.ConflictPolicy_name, true)
+	v.enum("call.threshold", int32(c.Threshold), candorv1.Threshold_name, true)
+	if c.Deadline != nil {
+		if err := c.Deadline.CheckValid(); err != nil {
+			v.add("call.deadline", "is not a valid time")
+		}
+	}
+	if c.Quorum < 0 || c.Quorum > maxQuorum {
+		v.add("call.quorum", "must be between 0 and %d", maxQuorum)
+	}
+	if len(c.EligibleParticipants) > maxEligible {
+		v.add("call.eligible_participants", "at most %d", maxEligible)
+	}
+	dup := map[string]bool{}
+	for i, p := range c.EligibleParticipants {
+		f := fmt.Sprintf("call.eligible_participants[%d]", i)
+		v.participant(f, p)
+		if dup[p] {
+			v.add(f, "repeats %s", p)
+		}
+		dup[p] = true
+	}
+	v.text("call.eligibility_justification", c.EligibilityJustification, 0, maxText)
+	if len(c.EligibleParticipants) > 0 && strings.TrimSpace(c.EligibilityJustification) == "" {
+		// Inclusion is the default: narrowing it needs a reason on the record.
+		v.add("call.eligibility_justification", "is required when eligible_participants narrows the call")
+	}
+}

@@ -1,0 +1,444 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/resource"
+	"github.com/candorhq/candor/internal/store"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// ServerActor is the log's actor for changes the server makes by itself (a deadline closing a call).
+const ServerActor = "server"
+
+// OpenCall opens a call in a body. The caller must chair the body.
+func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in *candorv1.Call) (*candorv1.Call, *candorv1.Receipt, error) {
+	id := newID()
+	var c *candorv1.Call
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		if _, err := tx.Body(body); err != nil {
+			return err
+		}
+		if err := requireChair(&tx.ReadTx, pr, body); err != nil {
+			return err
+		}
+		members, err := allMembers(&tx.ReadTx, body)
+		if err != nil {
+			return err
+		}
+		c = proto.Clone(in).(*candorv1.Call)
+		c.Name, c.OpenTime = resource.Call(body, id), timestamppb.New(now)
+		if err := domain.PrepareCall(c, members, pr.Actor(), now); err != nil {
+			return err
+		}
+		if err := tx.PutCall(body, id, c); err != nil {
+			return err
+		}
+		if c.Deadline != nil {
+			if err := tx.SetDeadline(store.CallDeadline{Deadline: c.Deadline.AsTime(), Body: body, Call: id}); err != nil {
+				return err
+			}
+		}
+		_, err = record(tx, now, pr.Actor(), candorv1.EntryKind_ENTRY_KIND_CALL_OPENED, c.Name, id,
+			&candorv1.LogEntry{Payload: &candorv1.LogEntry_Call{Call: c}})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rcpt, nil
+}
+
+func allMembers(tx *store.ReadTx, body uuid.UUID) ([]string, error) {
+	ms, err := tx.ListMembers(body, uuid.Nil, 0)
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.GetParticipant()
+	}
+	return names, err
+}
+
+// GetCall returns a call.
+func (s *Service) GetCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, error) {
+	var c *candorv1.Call
+	err := s.store.View(func(tx *store.ReadTx) error {
+		var err error
+		if c, err = tx.Call(body, call); err != nil {
+			return err
+		}
+		return canSeeBody(tx, pr, body)
+	})
+	return c, err
+}
+
+// ListCalls lists a body's calls after the given one.
+func (s *Service) ListCalls(ctx context.Context, pr Principal, body, after uuid.UUID, limit int) ([]*candorv1.Call, error) {
+	var cs []*candorv1.Call
+	err := s.store.View(func(tx *store.ReadTx) error {
+		if _, err := tx.Body(body); err != nil {
+			return err
+		}
+		if err := canSeeBody(tx, pr, body); err != nil {
+			return err
+		}
+		var err error
+		cs, err = tx.ListCalls(body, after, limit)
+		return err
+	})
+	return cs, err
+}
+
+// CloseCall closes an open call and stores its result. The caller must chair the body.
+func (s *Service) CloseCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, *candorv1.Receipt, error) {
+	var c *candorv1.Call
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		var err error
+		if c, err = tx.Call(body, call); err != nil {
+			return err
+		}
+		if err := requireChair(&tx.ReadTx, pr, body); err != nil {
+			return err
+		}
+		return closeCall(tx, now, pr.Actor(), body, call, c)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rcpt, nil
+}
+
+// CloseDue closes every open call whose deadline has passed and returns how many it closed.
+func (s *Service) CloseDue(ctx context.Context) (int, error) {
+	var due []store.CallDeadline
+	err := s.store.View(func(tx *store.ReadTx) error {
+		var err error
+		due, err = tx.DueCalls(s.now(), 100)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	closed := 0
+	for _, d := range due {
+		_, err := s.store.Update(ctx, func(tx *store.Tx) error {
+			c, err := tx.Call(d.Body, d.Call)
+			if err != nil {
+				return err
+			}
+			if c.State != candorv1.CallState_CALL_STATE_OPEN {
+				return tx.ClearDeadline(d) // closed by the chair meanwhile
+			}
+			return closeCall(tx, s.now().UTC(), ServerActor, d.Body, d.Call, c)
+		})
+		if err != nil {
+			return closed, err
+		}
+		closed++
+		s.log.Info("closed call at its deadline", "call", resource.Call(d.Body, d.Call))
+	}
+	return closed, nil
+}
+
+// NextDeadline returns when the next open call's deadline falls, if any.
+func (s *Service) NextDeadline() (time.Time, bool) {
+	var t time.Time
+	var ok bool
+	s.store.View(func(tx *store.ReadTx) error {
+		t, ok = tx.NextDeadline()
+		return nil
+	})
+	return t, ok
+}
+
+// closeCall tallies c from the current declarations and ballots and closes it, in tx.
+func closeCall(tx *store.Tx, now time.Time, actor string, body, call uuid.UUID, c *candorv1.Call) error {
+	if c.State != candorv1.CallState_CALL_STATE_OPEN {
+		return domain.ErrCallClosed
+	}
+	standings, ballots, err := callState(&tx.ReadTx, call, c)
+	if err != nil {
+		return err
+	}
+	c.Result = domain.Tally(c, standings, ballots)
+	c.State, c.ClosedBy, c.CloseTime = candorv1.CallState_CALL_STATE_CLOSED, actor, timestamppb.New(now)
+	if err := tx.PutCall(body, call, c); err != nil {
+		return err
+	}
+	if c.Deadline != nil {
+		if err := tx.ClearDeadline(store.CallDeadline{Deadline: c.Deadline.AsTime(), Body: body, Call: call}); err != nil {
+			return err
+		}
+	}
+	_, err = record(tx, now, actor, candorv1.EntryKind_ENTRY_KIND_CALL_CLOSED, c.Name, call,
+		&candorv1.LogEntry{Payload: &candorv1.LogEntry_Call{Call: c}})
+	return err
+}
+
+// callState reads every eligible participant's standing and current ballot in a call.
+func callState(tx *store.ReadTx, call uuid.UUID, c *candorv1.Call) (map[string]domain.Standing, map[string]*candorv1.Ballot, error) {
+	decls, err := tx.Declarations(call)
+	if err != nil {
+		return nil, nil, err
+	}
+	clears, err := tx.Clearances(call)
+	if err != nil {
+		return nil, nil, err
+	}
+	bs, err := tx.Ballots(call)
+	if err != nil {
+		return nil, nil, err
+	}
+	standings := make(map[string]domain.Standing, len(c.EligibleParticipants))
+	for _, p := range c.EligibleParticipants {
+		id, err := resource.ParseParticipant(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		part, err := tx.Participant(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		standings[p] = domain.Standing{SOIVersion: part.SoiVersion}
+	}
+	for _, d := range decls {
+		st := standings[d.Participant]
+		st.Declaration = d
+		standings[d.Participant] = st
+	}
+	for _, cl := range clears {
+		st := standings[cl.Participant]
+		st.Clearance = cl
+		standings[cl.Participant] = st
+	}
+	ballots := make(map[string]*candorv1.Ballot, len(bs))
+	for _, b := range bs {
+		ballots[b.Participant] = b
+	}
+	return standings, ballots, nil
+}
+
+// Roster shows every eligible participant's standing in a call: declared, stale, cleared, voted.
+func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID) ([]*candorv1.RosterEntry, error) {
+	var out []*candorv1.RosterEntry
+	err := s.store.View(func(tx *store.ReadTx) error {
+		c, err := tx.Call(body, call)
+		if err != nil {
+			return err
+		}
+		if err := canSeeBody(tx, pr, body); err != nil {
+			return err
+		}
+		standings, ballots, err := callState(tx, call, c)
+		if err != nil {
+			return err
+		}
+		for _, p := range c.EligibleParticipants {
+			id, _ := resource.ParseParticipant(p) // parsed by callState
+			part, err := tx.Participant(id)
+			if err != nil {
+				return err
+			}
+			m, err := tx.Membership(body, id)
+			if err != nil {
+				return err
+			}
+			st := standings[p]
+			out = append(out, &candorv1.RosterEntry{
+				Participant:      p,
+				DisplayName:      part.DisplayName,
+				StakeholderGroup: m.GetStakeholderGroup(),
+				Declaration:      st.Declaration,
+				Stale:            st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
+				Clearance:        st.Clearance,
+				Voted:            ballots[p] != nil,
+			})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Restatement is how a declaration restates the SOI: pinned unchanged by hash, or changed.
+type Restatement struct {
+	UnchangedHash []byte
+	Updated       *candorv1.StatementOfInterest
+}
+
+// DeclarationInput is what a participant declares.
+type DeclarationInput struct {
+	Restatement Restatement
+	Level       candorv1.ConflictLevel
+	Description string
+	Intent      candorv1.Intent
+}
+
+// FileDeclaration restates the caller's SOI and declares their conflict for an open call. A changed
+// SOI becomes the caller's next version in the same transaction.
+func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call uuid.UUID, in DeclarationInput) (*candorv1.Declaration, *candorv1.Receipt, error) {
+	if !pr.isParticipant() {
+		return nil, nil, domain.ErrParticipantOnly
+	}
+	if in.Intent == candorv1.Intent_INTENT_UNSPECIFIED {
+		in.Intent = candorv1.Intent_INTENT_PARTICIPATE
+	}
+	me := resource.Participant(pr.Participant)
+	id := newID()
+	var d *candorv1.Declaration
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		c, err := tx.Call(body, call)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Participant(pr.Participant)
+		if err != nil {
+			return err
+		}
+		restating := in.Restatement.Updated != nil
+		if err := domain.CheckDeclaration(c, me, p.SoiVersion, restating, now); err != nil {
+			return err
+		}
+		var soi *candorv1.StatementOfInterest
+		if !restating {
+			if soi, err = tx.SOI(pr.Participant, p.SoiVersion); err != nil {
+				return err
+			}
+			if err := domain.CheckPin(soi, in.Restatement.UnchangedHash); err != nil {
+				return err
+			}
+		}
+		prev, err := tx.Declaration(call, pr.Participant)
+		if err != nil {
+			return err
+		}
+		// Every check is done: from here on, only writes.
+		if restating {
+			if soi, err = fileSOI(tx, now, pr, in.Restatement.Updated); err != nil {
+				return err
+			}
+		}
+		d = &candorv1.Declaration{
+			Name:           resource.Declaration(body, call, id),
+			Participant:    me,
+			SoiVersion:     soi.Version,
+			SoiContentHash: soi.ContentHash,
+			SoiChanged:     restating,
+			ConflictLevel:  in.Level,
+			Description:    in.Description,
+			Intent:         in.Intent,
+			CreateTime:     timestamppb.New(now),
+			Supersedes:     prev.GetName(),
+		}
+		if err := tx.PutDeclaration(call, pr.Participant, d); err != nil {
+			return err
+		}
+		index, err := record(tx, now, me, candorv1.EntryKind_ENTRY_KIND_DECLARATION, c.Name, call,
+			&candorv1.LogEntry{Payload: &candorv1.LogEntry_Declaration{Declaration: d}})
+		if err != nil {
+			return err
+		}
+		return tx.IndexDeclaration(pr.Participant, call, index)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, rcpt, nil
+}
+
+// ClearDeclaration records the chair's ruling on a participant's current declaration (REVIEW policy).
+func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call, participant uuid.UUID, decision candorv1.ClearanceDecision, note string) (*candorv1.Clearance, *candorv1.Receipt, error) {
+	var cl *candorv1.Clearance
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		c, err := tx.Call(body, call)
+		if err != nil {
+			return err
+		}
+		if err := requireChair(&tx.ReadTx, pr, body); err != nil {
+			return err
+		}
+		if _, err := tx.Participant(participant); err != nil {
+			return err
+		}
+		d, err := tx.Declaration(call, participant)
+		if err != nil {
+			return err
+		}
+		if err := domain.CheckClearance(c, d, now); err != nil {
+			return err
+		}
+		cl = &candorv1.Clearance{
+			Declaration: d.Name, Participant: d.Participant, Decision: decision, Note: note,
+			Chair: pr.Actor(), CreateTime: timestamppb.New(now),
+		}
+		if err := tx.PutClearance(call, participant, cl); err != nil {
+			return err
+		}
+		_, err = record(tx, now, pr.Actor(), candorv1.EntryKind_ENTRY_KIND_CLEARANCE, c.Name, call,
+			&candorv1.LogEntry{Payload: &candorv1.LogEntry_Clearance{Clearance: cl}})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, rcpt, nil
+}
+
+// CastBallot records the caller's ballot. It holds the invariant: the ballot and the declaration it
+// rests on are read and written in one transaction (see domain.CheckBallot).
+func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.UUID, option string) (*candorv1.Ballot, *candorv1.Receipt, error) {
+	if !pr.isParticipant() {
+		return nil, nil, domain.ErrParticipantOnly
+	}
+	me := resource.Participant(pr.Participant)
+	id := newID()
+	var b *candorv1.Ballot
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		c, err := tx.Call(body, call)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Participant(pr.Participant)
+		if err != nil {
+			return err
+		}
+		d, err := tx.Declaration(call, pr.Participant)
+		if err != nil {
+			return err
+		}
+		cl, err := tx.Clearance(call, pr.Participant)
+		if err != nil {
+			return err
+		}
+		standing := domain.Standing{Declaration: d, Clearance: cl, SOIVersion: p.SoiVersion}
+		if err := domain.CheckBallot(c, me, standing, now); err != nil {
+			return err
+		}
+		opt, err := domain.MatchOption(c, option)
+		if err != nil {
+			return err
+		}
+		prev, err := tx.Ballot(call, pr.Participant)
+		if err != nil {
+			return err
+		}
+		b = &candorv1.Ballot{
+			Name: resource.Ballot(body, call, id), Participant: me, Option: opt, Declaration: d.Name,
+			ConflictLevel: d.ConflictLevel, CreateTime: timestamppb.New(now), Supersedes: prev.GetName(),
+		}
+		if err := tx.PutBallot(call, pr.Participant, b); err != nil {
+			return err
+		}
+		_, err = record(tx, now, me, candorv1.EntryKind_ENTRY_KIND_BALLOT, c.Name, call,
+			&candorv1.LogEntry{Payload: &candorv1.LogEntry_Ballot{Ballot: b}})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, rcpt, nil
+}

@@ -1,0 +1,190 @@
+// Package service is Candor's use cases: add participants and bodies, open and close calls, file
+// declarations, cast ballots, and read the record. Each write runs its permission checks and the
+// domain rules inside the same store transaction that writes the change and its log entry, then
+// returns a receipt proving the entry is in the signed tree.
+//
+// The service knows who is asking ([Principal]) but not how they proved it, and nothing of gRPC:
+// it returns sentinel errors from domain and store for the transport to map.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/candorhq/candor/internal/resource"
+	"github.com/candorhq/candor/internal/store"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// ErrUnauthenticated is returned for a missing or unknown token.
+var ErrUnauthenticated = errors.New("service: missing or unknown token")
+
+// Principal is the authenticated caller. The zero value is an anonymous caller, admitted only to the
+// public audit endpoints when the server runs with public audit.
+type Principal struct {
+	// Admin is the operator holding the admin token. The admin is not a participant: it cannot
+	// declare or vote.
+	Admin bool
+	// Participant is the caller's id when the caller is a participant.
+	Participant uuid.UUID
+}
+
+// Actor is how the log names the principal.
+func (p Principal) Actor() string {
+	if p.Admin {
+		return "admin"
+	}
+	return resource.Participant(p.Participant)
+}
+
+func (p Principal) isParticipant() bool { return !p.Admin && p.Participant != uuid.Nil }
+
+// Config configures a Service.
+type Config struct {
+	Store *store.Store
+	// PublicAudit lets anyone read the log's entries, checkpoints and proofs.
+	PublicAudit bool
+	// Now returns the time; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service implements Candor's use cases. It is safe for concurrent use.
+type Service struct {
+	store       *store.Store
+	publicAudit bool
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{store: cfg.Store, publicAudit: cfg.PublicAudit, now: cfg.Now, log: cfg.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// NewToken returns a fresh bearer token: 32 random bytes, base64url, with a "cnd_" prefix so it is
+// recognisable in a leaked file.
+func NewToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand documents it)
+	return "cnd_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TokenHash is what the store keeps of a token. Tokens are 256-bit random, so a plain SHA-256
+// is enough: there is nothing to brute-force.
+func TokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Authenticate returns the principal a bearer token stands for.
+func (s *Service) Authenticate(token string) (Principal, error) {
+	if token == "" {
+		return Principal{}, ErrUnauthenticated
+	}
+	h := TokenHash(token)
+	var pr Principal
+	err := s.store.View(func(tx *store.ReadTx) error {
+		if admin := tx.AdminTokenHash(); admin != nil && subtle.ConstantTimeCompare(admin, h) == 1 {
+			pr.Admin = true
+			return nil
+		}
+		id, err := tx.ParticipantByToken(h)
+		pr.Participant = id
+		return err
+	})
+	if errors.Is(err, store.ErrTokenNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	return pr, err
+}
+
+// SetAdminToken replaces the admin token (first start, or a lost token file).
+func (s *Service) SetAdminToken(ctx context.Context, token string) error {
+	_, err := s.store.Update(ctx, func(tx *store.Tx) error { return tx.SetAdminTokenHash(TokenHash(token)) })
+	return err
+}
+
+// write runs fn in a group-committed transaction and returns a receipt for the last entry fn
+// appended. fn may run more than once; it must keep its results in variables it resets.
+func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
+	commit, err := s.store.Update(ctx, func(tx *store.Tx) error { return fn(tx, s.now().UTC()) })
+	if err != nil {
+		return nil, err
+	}
+	if len(commit.Indexes) == 0 {
+		return nil, nil
+	}
+	return s.receipt(commit.Indexes[len(commit.Indexes)-1], commit.Checkpoint)
+}
+
+// receipt proves entry index is in the tree of the given checkpoint.
+func (s *Service) receipt(index int64, cp store.Checkpoint) (*candorv1.Receipt, error) {
+	r := &candorv1.Receipt{LogIndex: index, Checkpoint: cp.Signed}
+	err := s.store.View(func(tx *store.ReadTx) error {
+		data, err := tx.Entry(index)
+		if err != nil {
+			return err
+		}
+		proof, err := tx.InclusionProof(index, cp.Size)
+		if err != nil {
+			return err
+		}
+		r.Entry = data
+		for _, h := range proof {
+			r.InclusionProof = append(r.InclusionProof, append([]byte(nil), h[:]...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("service: receipt for entry %d: %w", index, err)
+	}
+	return r, nil
+}
+
+// record appends a log entry about subject (a call's entries are also indexed under the call).
+func record(tx *store.Tx, now time.Time, actor string, kind candorv1.EntryKind, subject string, call uuid.UUID, e *candorv1.LogEntry) (int64, error) {
+	e.Kind, e.Time, e.Actor, e.Subject = kind, timestamppb.New(now), actor, subject
+	index, _, err := tx.Append(e)
+	if err != nil {
+		return 0, err
+	}
+	if call != uuid.Nil {
+		err = tx.IndexCallRecord(call, index)
+	}
+	return index, err
+}
+
+func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+// isAuditor reports whether the principal may read every record: the admin or an auditor.
+func isAuditor(tx *store.ReadTx, pr Principal) (bool, error) {
+	if pr.Admin {
+		return true, nil
+	}
+	if !pr.isParticipant() {
+		return false, nil
+	}
+	p, err := tx.Participant(pr.Participant)
+	if err != nil {
+		return false, err
+	}
+	return p.GetAuditor(), nil
+}

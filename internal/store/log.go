@@ -1,0 +1,120 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// EntryFormat is the LogEntry envelope version this server writes.
+const EntryFormat = 1
+
+// Append adds e to the log and stores the Merkle hashes it adds to the tree (about two per entry,
+// tlog's layout), so proofs and roots never need a replay. It returns the entry's index and its
+// exact bytes, the leaf the tree is computed over.
+func (tx *Tx) Append(e *candorv1.LogEntry) (int64, []byte, error) {
+	e.Format = EntryFormat
+	data, err := marshal.Marshal(e)
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: encode log entry: %w", err)
+	}
+	index := tx.state.size
+	hashes := tx.btx.Bucket(bucketHashes)
+	stored, err := tlog.StoredHashes(index, data, hashReader{hashes})
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: tree hashes: %w", err)
+	}
+	tx.dirty = true
+	if err := tx.btx.Bucket(bucketLog).Put(u64(uint64(index)), data); err != nil {
+		return 0, nil, err
+	}
+	base := tlog.StoredHashIndex(0, index)
+	for i, h := range stored {
+		if err := hashes.Put(u64(uint64(base+int64(i))), h[:]); err != nil {
+			return 0, nil, err
+		}
+	}
+	tx.state.size++
+	tx.appended = append(tx.appended, index)
+	return index, data, nil
+}
+
+// LogSize returns the number of entries, including those this transaction appended.
+func (tx *Tx) LogSize() int64 { return tx.state.size }
+
+// Entry returns the exact bytes of log entry index.
+func (tx *ReadTx) Entry(index int64) ([]byte, error) {
+	v := tx.btx.Bucket(bucketLog).Get(u64(uint64(index)))
+	if v == nil {
+		return nil, fmt.Errorf("%w: %d", ErrEntryNotFound, index)
+	}
+	return clone(v), nil
+}
+
+// Entries calls fn with up to n entries starting at index start, in order.
+func (tx *ReadTx) Entries(start int64, n int, fn func(index int64, data []byte) error) error {
+	c := tx.btx.Bucket(bucketLog).Cursor()
+	i := 0
+	for k, v := c.Seek(u64(uint64(start))); k != nil && i < n; k, v = c.Next() {
+		if err := fn(int64(binary.BigEndian.Uint64(k)), clone(v)); err != nil {
+			return err
+		}
+		i++
+	}
+	return nil
+}
+
+// Checkpoint returns the stored signed checkpoint for a tree size, if the server signed one.
+func (tx *ReadTx) Checkpoint(size int64) []byte {
+	return clone(tx.btx.Bucket(bucketCheckpoints).Get(u64(uint64(size))))
+}
+
+// InclusionProof returns the RFC 6962 audit path of entry index in the tree of size entries.
+func (tx *ReadTx) InclusionProof(index, size int64) ([]tlog.Hash, error) {
+	if size > logSize(tx.btx) || index < 0 || index >= size {
+		return nil, fmt.Errorf("%w: entry %d in tree %d", ErrBadRange, index, size)
+	}
+	p, err := tlog.ProveRecord(size, index, hashReader{tx.btx.Bucket(bucketHashes)})
+	if err != nil {
+		return nil, fmt.Errorf("store: inclusion proof: %w", err)
+	}
+	return p, nil
+}
+
+// ConsistencyProof returns the RFC 6962 proof that the tree of size older is a prefix of the tree
+// of size newer.
+func (tx *ReadTx) ConsistencyProof(older, newer int64) ([]tlog.Hash, error) {
+	if newer > logSize(tx.btx) || older < 0 || older > newer {
+		return nil, fmt.Errorf("%w: sizes %d and %d", ErrBadRange, older, newer)
+	}
+	if older == 0 || older == newer {
+		return nil, nil
+	}
+	p, err := tlog.ProveTree(newer, older, hashReader{tx.btx.Bucket(bucketHashes)})
+	if err != nil {
+		return nil, fmt.Errorf("store: consistency proof: %w", err)
+	}
+	return p, nil
+}
+
+// PublishedSize returns the size of the newest committed tree.
+func (tx *ReadTx) PublishedSize() int64 { return logSize(tx.btx) }
+
+// hashReader reads tlog stored hashes from the hashes bucket (tlog.HashReader).
+type hashReader struct{ b *bolt.Bucket }
+
+func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		v := r.b.Get(u64(uint64(x)))
+		if len(v) != tlog.HashSize {
+			return nil, fmt.Errorf("store: stored hash %d missing", x)
+		}
+		copy(out[i][:], v)
+	}
+	return out, nil
+}

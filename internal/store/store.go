@@ -1,0 +1,379 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	ErrParticipantNotFound = errors.New("store: participant not found")
+	ErrSOINotFound         = errors.New("store: statement of interest not found")
+	ErrBodyNotFound        = errors.New("store: body not found")
+	ErrCallNotFound        = errors.New("store: call not found")
+	ErrEntryNotFound       = errors.New("store: log entry not found")
+	ErrTokenNotFound       = errors.New("store: token not recognised")
+	// ErrLogCorrupt means the stored tree does not match the newest signed checkpoint: the file was
+	// altered outside the server. The server must not serve such a log.
+	ErrLogCorrupt = errors.New("store: log does not match its newest checkpoint")
+	// ErrClosed is returned by writes after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrBadRange is returned for proofs and entry ranges outside the published tree.
+	ErrBadRange = errors.New("store: index or size outside the published tree")
+)
+
+// Notary signs checkpoints for the store and opens the ones it stored. The store calls Sign inside the
+// write transaction that grows the log, so the checkpoint is on disk with the entries it covers; a
+// signature whose transaction then fails is discarded unseen, so no two published checkpoints can
+// disagree.
+type Notary interface {
+	// Sign returns a signed checkpoint note for a tree of size entries with the given root.
+	Sign(size int64, root tlog.Hash) ([]byte, error)
+	// Open verifies a signed checkpoint note and returns its size and root.
+	Open(signed []byte) (size int64, root tlog.Hash, err error)
+}
+
+// Options tune a store. The zero value is usable.
+type Options struct {
+	// MaxBatch bounds how many writes share one transaction. Default 256.
+	MaxBatch int
+	// MaxSize, when positive, caps the file size in bytes (bbolt refuses to grow past it). Used to
+	// test a full disk without a mount.
+	MaxSize int
+	// InitialMmapSize avoids remapping (which waits for readers) as the file grows. Default 1 GiB.
+	InitialMmapSize int
+}
+
+// Store is Candor's bbolt file. It is safe for concurrent use.
+type Store struct {
+	db       *bolt.DB
+	notary   Notary
+	maxBatch int
+
+	writes chan *write   // pending writes, drained by the committer
+	quit   chan struct{} // closed by Close
+	done   chan struct{} // closed when the committer has returned
+	once   sync.Once     // guards Close
+
+	mu     sync.RWMutex // guards latest
+	latest Checkpoint   // newest committed checkpoint
+}
+
+// Checkpoint is a committed, signed tree head.
+type Checkpoint struct {
+	Size   int64
+	Root   tlog.Hash
+	Signed []byte // the signed note
+}
+
+// Open opens (creating if needed) the bbolt file at path and checks that its stored tree matches its
+// newest checkpoint. A file held by another process makes Open fail after a second.
+func Open(path string, notary Notary, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.InitialMmapSize <= 0 {
+		opts.InitialMmapSize = 1 << 30
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         time.Second,
+		InitialMmapSize: opts.InitialMmapSize,
+		MaxSize:         opts.MaxSize,
+		FreelistType:    bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{
+		db:       db,
+		notary:   notary,
+		maxBatch: opts.MaxBatch,
+		writes:   make(chan *write, opts.MaxBatch),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// init creates the buckets, checks the schema version and the log against its newest checkpoint.
+func (s *Store) init() error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := btx.Bucket(bucketMeta)
+		if v := meta.Get(metaKeySchema); v == nil {
+			return meta.Put(metaKeySchema, u64(schemaVersion))
+		} else if got := binary.BigEndian.Uint64(v); got != schemaVersion {
+			return fmt.Errorf("store: schema version %d, this server reads %d", got, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	return s.db.View(func(btx *bolt.Tx) error {
+		size := logSize(btx)
+		k, v := btx.Bucket(bucketCheckpoints).Cursor().Last()
+		if k == nil {
+			if size != 0 {
+				return fmt.Errorf("%w: %d entries but no checkpoint", ErrLogCorrupt, size)
+			}
+			return nil
+		}
+		signed := clone(v)
+		cpSize, root, err := s.notary.Open(signed)
+		if err != nil {
+			return fmt.Errorf("%w: newest checkpoint: %v", ErrLogCorrupt, err)
+		}
+		if cpSize != size || int64(binary.BigEndian.Uint64(k)) != size {
+			return fmt.Errorf("%w: checkpoint size %d, log size %d", ErrLogCorrupt, cpSize, size)
+		}
+		got, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrLogCorrupt, err)
+		}
+		if got != root {
+			return fmt.Errorf("%w: stored root %v, checkpoint root %v", ErrLogCorrupt, got, root)
+		}
+		s.latest = Checkpoint{Size: size, Root: root, Signed: signed}
+		return nil
+	})
+}
+
+// Close stops accepting writes, waits for the ones in flight, and closes the file.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.quit) })
+	<-s.done
+	return s.db.Close()
+}
+
+// Latest returns the newest committed checkpoint. Its Signed is nil while the log is empty.
+func (s *Store) Latest() Checkpoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.latest
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(*ReadTx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&ReadTx{btx: btx}) })
+}
+
+// Commit tells a writer what its transaction made durable.
+type Commit struct {
+	// Indexes of the log entries the writer appended, in order.
+	Indexes []int64
+	// Checkpoint covering the whole transaction (and so the writer's entries).
+	Checkpoint Checkpoint
+}
+
+type write struct {
+	fn     func(*Tx) error
+	result chan writeResult
+}
+
+type writeResult struct {
+	commit Commit
+	err    error
+}
+
+// Update runs fn in a write transaction shared with other concurrent writers and returns once that
+// transaction is on disk. fn may be called more than once (when another writer in its group fails
+// after writing, the group is retried one by one): it must not change anything outside tx.
+//
+// If fn returns an error before writing anything, only fn's write is refused; an error after a write
+// rolls back the group and fn's error is returned.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) (Commit, error) {
+	w := &write{fn: fn, result: make(chan writeResult, 1)}
+	select {
+	case s.writes <- w:
+	case <-s.quit:
+		return Commit{}, ErrClosed
+	case <-ctx.Done():
+		return Commit{}, ctx.Err()
+	}
+	// Once queued, the write may commit: wait for the answer rather than report a guess.
+	select {
+	case r := <-w.result:
+		return r.commit, r.err
+	case <-s.done:
+		// The committer has stopped; it answers everything it took, so an unanswered write was
+		// never in a transaction.
+		select {
+		case r := <-w.result:
+			return r.commit, r.err
+		default:
+			return Commit{}, ErrClosed
+		}
+	}
+}
+
+// commitLoop is the single writer: it takes whatever writes queued while the previous transaction
+// was syncing and commits them together, so a batch grows with the load and never waits on a timer.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*write, 0, s.maxBatch)
+	for {
+		select {
+		case w := <-s.writes:
+			batch = append(batch[:0], w)
+		case <-s.quit:
+			s.drainClosed()
+			return
+		}
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case w := <-s.writes:
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+// drainClosed answers writes that raced with Close.
+func (s *Store) drainClosed() {
+	for {
+		select {
+		case w := <-s.writes:
+			w.result <- writeResult{err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+// poisoned reports that a write failed after writing, so its transaction cannot be committed.
+type poisoned struct {
+	at  int
+	err error
+}
+
+func (p *poisoned) Error() string { return p.err.Error() }
+
+func (s *Store) commitBatch(batch []*write) {
+	results := make([]writeResult, len(batch))
+	var sealed Checkpoint
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		for _, name := range appendOnly {
+			btx.Bucket(name).FillPercent = 1.0
+		}
+		state := &batchState{size: logSize(btx)}
+		start := state.size
+		for i, w := range batch {
+			tx := &Tx{ReadTx: ReadTx{btx: btx}, state: state}
+			if err := w.fn(tx); err != nil {
+				if tx.dirty {
+					return &poisoned{at: i, err: err}
+				}
+				results[i].err = err
+				continue
+			}
+			results[i].commit.Indexes = tx.appended
+		}
+		if state.size == start {
+			return nil
+		}
+		cp, err := s.seal(btx, state.size)
+		sealed = cp
+		return err
+	})
+	var p *poisoned
+	switch {
+	case errors.As(err, &p) && len(batch) > 1:
+		// One writer broke the shared transaction: give every writer a transaction of its own.
+		for _, w := range batch {
+			s.commitBatch([]*write{w})
+		}
+		return
+	case errors.As(err, &p):
+		err = p.err
+	}
+	if err != nil {
+		for _, w := range batch {
+			w.result <- writeResult{err: err}
+		}
+		return
+	}
+	if sealed.Signed != nil {
+		s.mu.Lock()
+		s.latest = sealed
+		s.mu.Unlock()
+	} else {
+		sealed = s.Latest()
+	}
+	for i, w := range batch {
+		if results[i].err == nil {
+			results[i].commit.Checkpoint = sealed
+		}
+		w.result <- results[i]
+	}
+}
+
+// seal records the new log size and signs a checkpoint over the new tree, inside the transaction.
+func (s *Store) seal(btx *bolt.Tx, size int64) (Checkpoint, error) {
+	root, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("store: tree hash: %w", err)
+	}
+	signed, err := s.notary.Sign(size, root)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("store: sign checkpoint: %w", err)
+	}
+	if err := btx.Bucket(bucketMeta).Put(metaKeyLogSize, u64(uint64(size))); err != nil {
+		return Checkpoint{}, err
+	}
+	if err := btx.Bucket(bucketCheckpoints).Put(u64(uint64(size)), signed); err != nil {
+		return Checkpoint{}, err
+	}
+	return Checkpoint{Size: size, Root: root, Signed: signed}, nil
+}
+
+// Backup writes a consistent copy of the file to path without stopping writers.
+func (s *Store) Backup(path string) error {
+	return s.db.View(func(btx *bolt.Tx) error { return btx.CopyFile(path, 0o600) })
+}
+
+func logSize(btx *bolt.Tx) int64 {
+	v := btx.Bucket(bucketMeta).Get(metaKeyLogSize)
+	if v == nil {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

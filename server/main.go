@@ -1,0 +1,58 @@
+// Command candord is Candor's server: a gRPC service that refuses a ballot from anyone without a
+// current declaration of interest for that call, and keeps every change in a verifiable log.
+//
+// It only parses flags and signals; internal/daemon does the wiring.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/candorhq/candor/internal/daemon"
+	"github.com/candorhq/candor/internal/store"
+)
+
+func main() {
+	var cfg daemon.Config
+	flag.StringVar(&cfg.DataDir, "data", "./candor-data", "data folder: bbolt file, admin token, log key")
+	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:7420", "address to listen on")
+	flag.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate (PEM)")
+	flag.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	flag.StringVar(&cfg.ClientCA, "client-ca", "", "require client certificates signed by this CA (PEM)")
+	flag.BoolVar(&cfg.Insecure, "insecure", false, "allow a non-loopback listener without TLS")
+	flag.BoolVar(&cfg.PublicAudit, "public-audit", false, "let anyone read checkpoints, entries and proofs")
+	flag.StringVar(&cfg.Origin, "origin", "", "log origin for checkpoints, set once when the log key is created (default candor.local/HOSTNAME)")
+	flag.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10e9, "how long to drain calls on SIGINT/SIGTERM")
+	flag.IntVar(&cfg.MaxWritesInFlight, "max-writes-in-flight", 4096, "writes in flight past which the server answers ResourceExhausted")
+	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
+	flag.Parse()
+
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	cfg.Logger = slog.New(h)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := daemon.New(cfg)
+	if err != nil {
+		if errors.Is(err, store.ErrLogCorrupt) {
+			fmt.Fprintf(os.Stderr, "candord: refusing to serve: %v\n", err)
+			fmt.Fprintln(os.Stderr, "candord: the data file was altered outside the server; restore it from a backup")
+		} else {
+			fmt.Fprintf(os.Stderr, "candord: %v\n", err)
+		}
+		os.Exit(1)
+	}
+	if err := d.Serve(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "candord: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,68 @@
+package rpc_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	ts "github.com/candorhq/candor/internal/testserver"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// BenchmarkDeclareThenVote measures the ballot path end to end over gRPC on loopback: each
+// iteration is one participant's declaration followed by their ballot (two durable, logged,
+// receipted writes), with 64 participants at a time. Reports writes/s.
+func BenchmarkDeclareThenVote(b *testing.B) {
+	srv := ts.Start(b)
+	w := ts.NewWorld(b, srv)
+	conn := srv.Conn()
+	const voters = 64
+	var clients []*ts.Client
+	for i := range voters {
+		resp, err := w.Admin.Participants.CreateParticipant(w.Admin.Ctx(b), &candorv1.CreateParticipantRequest{DisplayName: fmt.Sprint("v", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Admin.Bodies.AddMember(w.Admin.Ctx(b), &candorv1.AddMemberRequest{Body: w.Body, Participant: resp.Participant.Name, Role: candorv1.Role_ROLE_MEMBER}); err != nil {
+			b.Fatal(err)
+		}
+		c := ts.NewClient(conn, resp.Token)
+		soi, err := c.Participants.UpdateStatementOfInterest(c.Ctx(b), &candorv1.UpdateStatementOfInterestRequest{StatementOfInterest: &candorv1.StatementOfInterest{Employer: "e"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = soi
+		clients = append(clients, c)
+	}
+	call := w.OpenVote(b, nil).Name
+	hashes := make([][]byte, voters)
+	for i, c := range clients {
+		soi, err := c.Participants.GetStatementOfInterest(c.Ctx(b), &candorv1.GetStatementOfInterestRequest{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hashes[i] = soi.StatementOfInterest.ContentHash
+	}
+	var next atomic.Int64
+	b.SetParallelism(voters / 2) // 2 cores x 32 = 64 goroutines, one per voter
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)-1) % voters
+		c := clients[i]
+		ctx := c.Ctx(b)
+		for pb.Next() {
+			if _, err := c.Calls.FileDeclaration(ctx, &candorv1.FileDeclarationRequest{
+				Call: call, Restatement: &candorv1.FileDeclarationRequest_UnchangedSoiHash{UnchangedSoiHash: hashes[i]},
+				ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_NONE,
+			}); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.Calls.CastBallot(ctx, &candorv1.CastBallotRequest{Call: call, Option: "yes"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "writes/s")
+}

@@ -1,0 +1,126 @@
+package rpc
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+func TestTextLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		min  int
+		max  int
+		ok   bool
+	}{
+		{"empty optional", "", 0, 10, true},
+		{"empty required", "", 1, 10, false},
+		{"blank required", "   ", 1, 10, false},
+		{"at max in runes", strings.Repeat("é", 10), 1, 10, true},
+		{"over max", strings.Repeat("a", 11), 1, 10, false},
+		{"invalid utf-8", "\xff", 0, 10, false},
+		{"control character", "a\x00b", 0, 10, false},
+		{"newline in text", "a\nb", 0, 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v violations
+			v.text("f", tt.in, tt.min, tt.max)
+			if got := len(v) == 0; got != tt.ok {
+				t.Errorf("text(%q, %d, %d) ok = %v, want %v (%v)", tt.in, tt.min, tt.max, got, tt.ok, v)
+			}
+		})
+	}
+}
+
+func FuzzText(f *testing.F) {
+	f.Add("hello", 1, 10)
+	f.Add("\xffx", 0, 3)
+	f.Fuzz(func(t *testing.T, s string, min, max int) {
+		if min < 0 || max < min || max > 1<<20 {
+			return
+		}
+		var v violations
+		v.text("f", s, min, max)
+		if len(v) == 0 {
+			if !utf8.ValidString(s) {
+				t.Fatalf("accepted invalid UTF-8 %q", s)
+			}
+			if n := utf8.RuneCountInString(s); n < min || n > max {
+				t.Fatalf("accepted %d characters outside [%d, %d]", n, min, max)
+			}
+		}
+	})
+}
+
+func FuzzNewCall(f *testing.F) {
+	seed, _ := proto.Marshal(&candorv1.Call{Title: "t", Options: []string{"a", "b"}, Quorum: 3,
+		EligibleParticipants: []string{"participants/" + uuid.NewString()}, EligibilityJustification: "why"})
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c candorv1.Call
+		if proto.Unmarshal(b, &c) != nil {
+			return
+		}
+		var v violations
+		v.newCall(&c) // must never panic
+		if len(v) > 0 {
+			return
+		}
+		if len(c.EligibleParticipants) > 0 && strings.TrimSpace(c.EligibilityJustification) == "" {
+			t.Fatal("accepted a narrowed call without justification")
+		}
+		if c.Quorum < 0 || len(c.Options) == 1 {
+			t.Fatalf("accepted quorum %d with %d options", c.Quorum, len(c.Options))
+		}
+	})
+}
+
+func FuzzSOI(f *testing.F) {
+	seed, _ := proto.Marshal(&candorv1.StatementOfInterest{Employer: "e", Interests: []*candorv1.Interest{{Organization: "o"}}})
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s candorv1.StatementOfInterest
+		if proto.Unmarshal(b, &s) != nil {
+			return
+		}
+		var v violations
+		v.soi("soi", &s)
+		if len(v) == 0 && (len(s.Interests) > maxInterests || utf8.RuneCountInString(s.OtherInterests) > maxText) {
+			t.Fatal("accepted an SOI over its limits")
+		}
+	})
+}
+
+func FuzzPageToken(f *testing.F) {
+	f.Add(encodeUUIDToken(uuid.New()))
+	f.Add(encodeIndexToken(42))
+	f.Add("%%%")
+	f.Fuzz(func(t *testing.T, s string) {
+		if id, err := decodeUUIDToken(s); err == nil && s != "" {
+			if encodeUUIDToken(id) != s {
+				t.Fatalf("uuid token %q does not round-trip", s)
+			}
+		}
+		if i, err := decodeIndexToken(s); err == nil && s != "" {
+			if i < 0 || encodeIndexToken(i) != s {
+				t.Fatalf("index token %q does not round-trip (%d)", s, i)
+			}
+		}
+	})
+}
+
+func TestPageTokensDoNotCross(t *testing.T) {
+	if _, err := decodeIndexToken(encodeUUIDToken(uuid.New())); err == nil {
+		t.Error("a participant-list token was accepted by a log-index list")
+	}
+	if _, err := decodeUUIDToken(encodeIndexToken(7)); err == nil {
+		t.Error("a log-index token was accepted by a participant list")
+	}
+}

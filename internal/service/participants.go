@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,7 +134,7 @@ func (s *Service) GetSOI(ctx context.Context, pr Principal, id uuid.UUID, v int6
 				return err
 			}
 			if p.SoiVersion == 0 {
-				return domain.ErrSOIRequired
+				return fmt.Errorf("%w: %s has filed none yet", store.ErrSOINotFound, p.Name)
 			}
 			v = p.SoiVersion
 		}

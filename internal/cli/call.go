@@ -1,0 +1,481 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+func newCallCmd(a *app) *cobra.Command {
+	return newGroup("call", "Open, watch, clear and close calls (votes)",
+		newCallOpenCmd(a),
+		newCallShowCmd(a),
+		newCallListCmd(a),
+		newCallCloseCmd(a),
+		newCallClearCmd(a),
+	)
+}
+
+// Flag values for enums, as the contract spells them.
+var (
+	conflictPolicies = map[string]candorv1.ConflictPolicy{
+		"disclose": candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE,
+		"recuse":   candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE,
+		"review":   candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW,
+	}
+	thresholds = map[string]candorv1.Threshold{
+		"simple":          candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY,
+		"simple-majority": candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY,
+		"two-thirds":      candorv1.Threshold_THRESHOLD_TWO_THIRDS,
+	}
+)
+
+// openFlags are the flags of `candor call open`.
+type openFlags struct {
+	title, matter, matterFile string
+	options, affected         []string
+	policy, threshold         string
+	closesIn                  time.Duration
+	quorum                    int32
+	eligible                  []string
+	justification             string
+}
+
+func (f *openFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.title, "title", "", "title of the call (required)")
+	fs.StringVar(&f.matter, "matter", "", "the matter put to the body")
+	fs.StringVar(&f.matterFile, "matter-file", "", "read the matter from `FILE` (- for standard input)")
+	fs.StringArrayVar(&f.options, "option", nil, "an option a ballot may choose; repeat for each (default yes, no, abstain)")
+	fs.StringArrayVar(&f.affected, "affected-party", nil, "a party the matter affects; repeat for each")
+	fs.StringVar(&f.policy, "conflict-policy", "", "disclose, recuse or review (default disclose)")
+	fs.DurationVar(&f.closesIn, "closes-in", 0, "close the call by itself after this long, e.g. 72h")
+	fs.Int32Var(&f.quorum, "quorum", 0, "the result stands only with at least `N` ballots (abstentions count, recusals do not); 0 for no quorum")
+	fs.StringVar(&f.threshold, "threshold", "", "simple or two-thirds of the votes cast (default simple)")
+	fs.StringArrayVar(&f.eligible, "eligible", nil, "narrow eligibility to this participant; repeat for each; needs --justification")
+	fs.StringVar(&f.justification, "justification", "", "why eligibility is narrower than the whole body (kept on the record)")
+}
+
+// openFields maps OpenCallRequest field paths to the flags that set them.
+var openFields = map[string]string{
+	"body": "BODY", "title": "--title", "matter": "--matter", "options": "--option",
+	"affected_parties": "--affected-party", "conflict_policy": "--conflict-policy", "deadline": "--closes-in",
+	"quorum": "--quorum", "threshold": "--threshold", "eligible_participants": "--eligible",
+	"eligibility_justification": "--justification",
+}
+
+// openCallRequest checks the flags of `candor call open BODY` and builds the request. readFile reads
+// --matter-file; now is the time --closes-in counts from.
+func openCallRequest(body string, f *openFlags, changed func(string) bool, now time.Time, readFile func(string) ([]byte, error)) (*candorv1.OpenCallRequest, error) {
+	if err := checkName("body", "BODY", body); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(f.title) == "" {
+		return nil, usageErrorf("--title is required")
+	}
+	c := &candorv1.Call{
+		Title:           f.title,
+		Matter:          f.matter,
+		Kind:            candorv1.CallKind_CALL_KIND_VOTE,
+		Options:         f.options,
+		AffectedParties: f.affected,
+		Quorum:          f.quorum,
+	}
+	if changed("matter-file") {
+		if changed("matter") {
+			return nil, usageErrorf("give either --matter or --matter-file, not both")
+		}
+		b, err := readFile(f.matterFile)
+		if err != nil {
+			return nil, usageErrorf("cannot read --matter-file: %v", err)
+		}
+		c.Matter = string(b)
+	}
+	if changed("conflict-policy") {
+		p, ok := conflictPolicies[f.policy]
+		if !ok {
+			return nil, usageErrorf("--conflict-policy must be disclose, recuse or review, not %q", f.policy)
+		}
+		c.ConflictPolicy = p
+	}
+	if changed("threshold") {
+		t, ok := thresholds[f.threshold]
+		if !ok {
+			return nil, usageErrorf("--threshold must be simple or two-thirds, not %q", f.threshold)
+		}
+		c.Threshold = t
+	}
+	if changed("closes-in") {
+		if f.closesIn <= 0 {
+			return nil, usageErrorf("--closes-in must be a positive duration such as 30m or 72h, not %s", f.closesIn)
+		}
+		c.Deadline = timestamppb.New(now.Add(f.closesIn))
+	}
+	if f.quorum < 0 {
+		return nil, usageErrorf("--quorum must be 0 or more, not %d", f.quorum)
+	}
+	if len(f.eligible) > 0 {
+		for _, p := range f.eligible {
+			if err := checkName("participant", "--eligible", p); err != nil {
+				return nil, err
+			}
+		}
+		if strings.TrimSpace(f.justification) == "" {
+			return nil, usageErrorf("--eligible narrows who may vote, so --justification is required: say why, it is kept on the record")
+		}
+		c.EligibleParticipants = f.eligible
+		c.EligibilityJustification = f.justification
+	} else if changed("justification") {
+		return nil, usageErrorf("--justification goes with --eligible: without --eligible every member of the body is eligible")
+	}
+	return &candorv1.OpenCallRequest{Body: body, Call: c}, nil
+}
+
+func newCallOpenCmd(a *app) *cobra.Command {
+	var f openFlags
+	c := &cobra.Command{
+		Use:   "open BODY --title T [flags]",
+		Short: "Open a vote in a body (chair)",
+		Long: `Open a vote in a body. Every member of the body is eligible unless --eligible narrows the list, which
+needs a --justification that is kept on the record. Each participant must declare before their ballot
+is accepted; --conflict-policy says what a declared conflict means:
+  disclose  conflicted members may vote; their ballots are flagged in the result (default)
+  recuse    a member who declares an ACTUAL conflict cannot vote
+  review    the chair must clear a POTENTIAL or ACTUAL conflict first ("candor call clear")`,
+		Args: exactArgs("BODY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := openCallRequest(args[0], &f, cmd.Flags().Changed, a.now(), a.readFile)
+			if err != nil {
+				return err
+			}
+			a.subject.body = req.GetBody()
+			a.subject.fields = openFields
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := cl.calls.OpenCall(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			return a.written(resp, resp.GetReceipt(), func(w io.Writer) error {
+				return writeCall(a, w, resp.GetCall(), nil)
+			})
+		},
+	}
+	f.register(c.Flags())
+	return c
+}
+
+// readFile reads a file named on the command line; "-" is standard input.
+func (a *app) readFile(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(a.stdin)
+	}
+	return os.ReadFile(name)
+}
+
+// callArg checks a CALL argument and remembers it for error sentences.
+func (a *app) callArg(name string) error {
+	if err := checkName("call", "CALL", name); err != nil {
+		return err
+	}
+	a.subject.call = name
+	return nil
+}
+
+func newCallShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show CALL",
+		Short: "Show a call, its result once closed, and who has declared and voted",
+		Args:  exactArgs("CALL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.callArg(args[0]); err != nil {
+				return err
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			call, err := cl.calls.GetCall(cmd.Context(), &candorv1.GetCallRequest{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			roster, err := cl.calls.GetCallRoster(cmd.Context(), &candorv1.GetCallRosterRequest{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSONObject(jsonField{"call", call.GetCall()}, jsonField{"roster", roster})
+			}
+			names := map[string]string{}
+			for _, e := range roster.GetEntries() {
+				names[e.GetParticipant()] = e.GetDisplayName()
+			}
+			if err := writeCall(a, a.stdout, call.GetCall(), names); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout)
+			fmt.Fprintln(a.stdout, "Roster:")
+			return writeRoster(a, &indented{w: a.stdout, prefix: "  "}, roster.GetEntries())
+		},
+	}
+}
+
+func newCallListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list BODY",
+		Short: "List a body's calls, newest last",
+		Args:  exactArgs("BODY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkName("body", "BODY", args[0]); err != nil {
+				return err
+			}
+			a.subject.body = args[0]
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			all, err := listAll(func(tok string) ([]*candorv1.Call, string, error) {
+				resp, err := cl.calls.ListCalls(cmd.Context(), &candorv1.ListCallsRequest{Body: args[0], PageToken: tok})
+				return resp.GetCalls(), resp.GetNextPageToken(), err
+			})
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(&candorv1.ListCallsResponse{Calls: all})
+			}
+			tw := newTable(a.stdout)
+			row(tw, "NAME", "TITLE", "STATE", "POLICY", "OPENED", "DEADLINE", "OUTCOME")
+			for _, c := range all {
+				row(tw, c.GetName(), short(c.GetTitle(), 40), enumString(c.GetState()), enumString(c.GetConflictPolicy()),
+					a.timeString(c.GetOpenTime()), a.timeString(c.GetDeadline()), outcomeString(c.GetResult()))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newCallCloseCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "close CALL",
+		Short: "Close a call and print its result (chair)",
+		Args:  exactArgs("CALL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.callArg(args[0]); err != nil {
+				return err
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := cl.calls.CloseCall(cmd.Context(), &candorv1.CloseCallRequest{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			return a.written(resp, resp.GetReceipt(), func(w io.Writer) error {
+				return writeCall(a, w, resp.GetCall(), nil)
+			})
+		},
+	}
+}
+
+func newCallClearCmd(a *app) *cobra.Command {
+	var requireRecusal bool
+	var note string
+	c := &cobra.Command{
+		Use:   "clear CALL PARTICIPANT [--require-recusal] [--note N]",
+		Short: "Rule on a participant's declared conflict under the review policy (chair)",
+		Long: `Rule on a participant's current declaration in a call whose conflict policy is review: clear them to
+vote, or with --require-recusal, require them to recuse. The ruling and its note are kept on the record.`,
+		Args: exactArgs("CALL", "PARTICIPANT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.callArg(args[0]); err != nil {
+				return err
+			}
+			if err := checkName("participant", "PARTICIPANT", args[1]); err != nil {
+				return err
+			}
+			a.subject.participant = args[1]
+			a.subject.fields = map[string]string{"call": "CALL", "participant": "PARTICIPANT", "note": "--note"}
+			decision := candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED
+			if requireRecusal {
+				decision = candorv1.ClearanceDecision_CLEARANCE_DECISION_RECUSAL_REQUIRED
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := cl.calls.ClearDeclaration(cmd.Context(), &candorv1.ClearDeclarationRequest{
+				Call: args[0], Participant: args[1], Decision: decision, Note: note,
+			})
+			if err != nil {
+				return err
+			}
+			return a.written(resp, resp.GetReceipt(), func(w io.Writer) error {
+				cl := resp.GetClearance()
+				var d details
+				d.add("Declaration", cl.GetDeclaration())
+				d.add("Participant", cl.GetParticipant())
+				d.add("Decision", enumString(cl.GetDecision()))
+				d.add("Note", cell(cl.GetNote()))
+				d.add("Chair", orDash(cl.GetChair()))
+				d.add("Ruled", a.timeString(cl.GetCreateTime()))
+				return d.write(w)
+			})
+		},
+	}
+	c.Flags().BoolVar(&requireRecusal, "require-recusal", false, "require the participant to recuse instead of clearing them")
+	c.Flags().StringVar(&note, "note", "", "why (kept on the record)")
+	return c
+}
+
+// writeCall prints a call and, once closed, its result. names maps participant names to display names
+// where known.
+func writeCall(a *app, w io.Writer, c *candorv1.Call, names map[string]string) error {
+	var d details
+	d.add("Call", c.GetName())
+	d.add("Title", cell(c.GetTitle()))
+	d.add("State", enumString(c.GetState()))
+	d.add("Kind", enumString(c.GetKind()))
+	d.add("Options", cell(strings.Join(c.GetOptions(), ", ")))
+	d.add("Threshold", enumString(c.GetThreshold()))
+	quorum := "none"
+	if c.GetQuorum() > 0 {
+		quorum = strconv.Itoa(int(c.GetQuorum()))
+	}
+	d.add("Quorum", quorum)
+	d.add("Conflict policy", enumString(c.GetConflictPolicy()))
+	d.add("Deadline", a.timeString(c.GetDeadline()))
+	d.addList("Affected parties", c.GetAffectedParties())
+	if c.GetEligibilityRestricted() {
+		d.add("Eligibility", fmt.Sprintf("restricted to %d participants", len(c.GetEligibleParticipants())))
+		d.addList("Eligible", labelled(c.GetEligibleParticipants(), names))
+	} else {
+		d.add("Eligibility", fmt.Sprintf("all members (%d)", len(c.GetEligibleParticipants())))
+	}
+	d.add("Opened", byWhom(a.timeString(c.GetOpenTime()), c.GetOpenedBy()))
+	if c.GetState() == candorv1.CallState_CALL_STATE_CLOSED || c.GetCloseTime() != nil {
+		d.add("Closed", byWhom(a.timeString(c.GetCloseTime()), c.GetClosedBy()))
+	}
+	if err := d.write(w); err != nil {
+		return err
+	}
+	if c.GetEligibilityRestricted() {
+		writeText(w, "Justification", c.GetEligibilityJustification())
+	}
+	writeText(w, "Matter", c.GetMatter())
+	if r := c.GetResult(); r != nil {
+		fmt.Fprintln(w)
+		return writeResult(w, r, names)
+	}
+	return nil
+}
+
+func byWhom(when, who string) string {
+	if who == "" {
+		return when
+	}
+	return when + " by " + who
+}
+
+// writeResult prints a closed vote's tally.
+func writeResult(out io.Writer, r *candorv1.Result, names map[string]string) error {
+	fmt.Fprintln(out, "Result:")
+	w := &indented{w: out, prefix: "  "}
+	var d details
+	d.add("Outcome", outcomeString(r))
+	quorum := "none"
+	if r.GetQuorum() > 0 {
+		met := "not met"
+		if r.GetQuorumMet() {
+			met = "met"
+		}
+		quorum = fmt.Sprintf("%d (%s)", r.GetQuorum(), met)
+	}
+	d.add("Quorum", quorum)
+	d.add("Eligible", strconv.Itoa(int(r.GetEligible())))
+	d.add("Ballots counted", strconv.Itoa(int(r.GetBallotsCounted())))
+	d.add("Votes cast", strconv.Itoa(int(r.GetVotesCast())))
+	d.add("Abstentions", strconv.Itoa(int(r.GetAbstentions())))
+	d.add("Turnout", fmt.Sprintf("%.1f%%", r.GetTurnout()*100))
+	d.addList("Recused", labelled(r.GetRecused(), names))
+	d.addList("Undeclared", labelled(r.GetUndeclared(), names))
+	if err := d.write(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	row(tw, "OPTION", "BALLOTS")
+	for _, c := range r.GetCounts() {
+		row(tw, cell(c.GetOption()), strconv.Itoa(int(c.GetCount())))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.GetFlagged()) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Ballots cast under a declared conflict:")
+	tw = newTable(w)
+	row(tw, "PARTICIPANT", "OPTION", "CONFLICT")
+	for _, f := range r.GetFlagged() {
+		row(tw, label(f.GetParticipant(), names), cell(f.GetOption()), enumString(f.GetConflictLevel()))
+	}
+	return tw.Flush()
+}
+
+func outcomeString(r *candorv1.Result) string {
+	if r == nil {
+		return "-"
+	}
+	s := enumString(r.GetOutcome())
+	if r.GetOutcome() == candorv1.Outcome_OUTCOME_DECIDED && r.GetWinningOption() != "" {
+		s += ": " + r.GetWinningOption()
+	}
+	return s
+}
+
+// label prints a participant name with their display name when known.
+func label(name string, names map[string]string) string {
+	if dn := names[name]; dn != "" {
+		return name + " (" + cell(dn) + ")"
+	}
+	return name
+}
+
+func labelled(ps []string, names map[string]string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = label(p, names)
+	}
+	return out
+}
+
+// writeRoster prints who is eligible in a call and how far each has come: declared, cleared, voted.
+func writeRoster(a *app, w io.Writer, entries []*candorv1.RosterEntry) error {
+	tw := newTable(w)
+	row(tw, "PARTICIPANT", "DISPLAY NAME", "GROUP", "DECLARED", "SOI", "CONFLICT", "INTENT", "STALE", "CLEARANCE", "VOTED")
+	for _, e := range entries {
+		d := e.GetDeclaration()
+		declared, soi, stale := "no", "-", "-"
+		if d != nil {
+			declared = a.timeString(d.GetCreateTime())
+			soi = soiVersion(d.GetSoiVersion())
+			stale = yesNo(e.GetStale())
+		}
+		row(tw, e.GetParticipant(), cell(e.GetDisplayName()), cell(e.GetStakeholderGroup()), declared, soi,
+			enumString(d.GetConflictLevel()), enumString(d.GetIntent()), stale, enumString(e.GetClearance().GetDecision()), yesNo(e.GetVoted()))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// withDetails builds a status as the server sends it.
+func withDetails(t testing.TB, c codes.Code, msg string, details ...protoadapt.MessageV1) *status.Status {
+	t.Helper()
+	st, err := status.New(c, msg).WithDetails(details...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func info(reason string) *errdetails.ErrorInfo {
+	return &errdetails.ErrorInfo{Reason: reason, Domain: "candor.dev"}
+}
+
+func TestDescribeStatus(t *testing.T) {
+	onCall := errContext{addr: "127.0.0.1:7420", timeout: "10s", tokenGiven: true, subject: subject{call: openCall}}
+	tests := []struct {
+		name     string
+		st       *status.Status
+		ec       errContext
+		want     string
+		wantCode int
+	}{
+		{
+			name:     "declaration required",
+			st:       withDetails(t, codes.FailedPrecondition, "no current declaration", info("DECLARATION_REQUIRED")),
+			ec:       onCall,
+			want:     `candor: refused (DECLARATION_REQUIRED): you have no current declaration for this call; run "candor declare ` + openCall + ` --conflict none|potential|actual" first`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "declaration required, call from metadata",
+			st:       withDetails(t, codes.FailedPrecondition, "no current declaration", &errdetails.ErrorInfo{Reason: "DECLARATION_REQUIRED", Domain: "candor.dev", Metadata: map[string]string{"call": closedCall}}),
+			ec:       errContext{addr: "a", timeout: "10s"},
+			want:     `candor: refused (DECLARATION_REQUIRED): you have no current declaration for this call; run "candor declare ` + closedCall + ` --conflict none|potential|actual" first`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "declaration required, call unknown",
+			st:       withDetails(t, codes.FailedPrecondition, "x", info("DECLARATION_REQUIRED")),
+			ec:       errContext{addr: "a", timeout: "10s"},
+			want:     `candor: refused (DECLARATION_REQUIRED): you have no current declaration for this call; run "candor declare CALL --conflict none|potential|actual" first`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "clearing someone without a declaration",
+			st:       withDetails(t, codes.FailedPrecondition, "no current declaration", info("DECLARATION_REQUIRED")),
+			ec:       errContext{subject: subject{call: openCall, participant: bob}},
+			want:     "candor: refused (DECLARATION_REQUIRED): " + bob + " has no current declaration in this call to rule on",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "stale",
+			st:       withDetails(t, codes.FailedPrecondition, "stale", info("DECLARATION_STALE")),
+			ec:       onCall,
+			want:     `candor: refused (DECLARATION_STALE): your Statement of Interest changed after you declared; declare again with "candor declare ` + openCall + ` --conflict none|potential|actual"`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "not chair",
+			st:       withDetails(t, codes.PermissionDenied, "caller is not a chair", info("NOT_CHAIR")),
+			ec:       onCall,
+			want:     "candor: refused (NOT_CHAIR): only a chair of the body can do that",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "soi required for someone else",
+			st:       withDetails(t, codes.NotFound, "no soi", info("SOI_REQUIRED")),
+			ec:       errContext{subject: subject{participant: bob}},
+			want:     "candor: not found (SOI_REQUIRED): " + bob + " has not filed a Statement of Interest yet",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "soi required for the caller",
+			st:       withDetails(t, codes.FailedPrecondition, "no soi", info("SOI_REQUIRED")),
+			want:     `candor: refused (SOI_REQUIRED): you have no Statement of Interest yet; file one with "candor soi set" first`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "unknown reason falls back to the server's message",
+			st:       withDetails(t, codes.FailedPrecondition, "The option \"maybe\" is not one of the call's options.\nsecond line", info("UNKNOWN_OPTION")),
+			ec:       onCall,
+			want:     `candor: refused (UNKNOWN_OPTION): The option "maybe" is not one of the call's options`,
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "no ErrorInfo: the code names the reason",
+			st:       status.New(codes.NotFound, "body not found"),
+			want:     "candor: not found (NOT_FOUND): body not found",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "internal error with no message",
+			st:       status.New(codes.Internal, ""),
+			want:     "candor: server error (INTERNAL): the server gave no message",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "unauthenticated without a token",
+			st:       status.New(codes.Unauthenticated, "missing credentials"),
+			want:     "candor: not authenticated (UNAUTHENTICATED): no token was given; pass --token or --token-file, or set CANDOR_TOKEN",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "unauthenticated with a token",
+			st:       withDetails(t, codes.Unauthenticated, "bad token", info("TOKEN_INVALID")),
+			ec:       errContext{tokenGiven: true},
+			want:     "candor: not authenticated (TOKEN_INVALID): the server did not accept the token",
+			wantCode: ExitFailure,
+		},
+		{
+			name: "field violations name the fields and flags",
+			st: withDetails(t, codes.InvalidArgument, "invalid call", info("INVALID_ARGUMENT"), &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+				{Field: "call.title", Description: "must be 1 to 200 characters."},
+				{Field: "call.options[1]", Description: "duplicate option"},
+				{Field: "request_id", Description: "not a UUID"},
+			}}),
+			ec:       errContext{subject: subject{fields: openFields}},
+			want:     "candor: invalid request (INVALID_ARGUMENT): call.title (--title): must be 1 to 200 characters; call.options[1] (--option): duplicate option; request_id: not a UUID",
+			wantCode: ExitUsage,
+		},
+		{
+			name:     "invalid argument without violations",
+			st:       status.New(codes.InvalidArgument, "bad page token"),
+			want:     "candor: invalid request (INVALID_ARGUMENT): bad page token",
+			wantCode: ExitUsage,
+		},
+		{
+			name:     "connection refused",
+			st:       status.New(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:7420: connect: connection refused"`),
+			ec:       errContext{addr: "127.0.0.1:7420"},
+			want:     "candor: the server at 127.0.0.1:7420 could not be reached (connection refused); check --addr (or CANDOR_ADDR) and that candord is running",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "plaintext client, TLS server",
+			st:       status.New(codes.Unavailable, `connection error: desc = "error reading server preface: EOF"`),
+			ec:       errContext{addr: "10.0.0.1:7420"},
+			want:     "candor: the server at 10.0.0.1:7420 could not be reached (EOF); if the server uses TLS, pass --ca",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "unavailable from the server itself",
+			st:       withDetails(t, codes.Unavailable, "the server is shutting down", info("SHUTTING_DOWN")),
+			ec:       errContext{addr: "a"},
+			want:     "candor: server unavailable (SHUTTING_DOWN): the server is shutting down",
+			wantCode: ExitFailure,
+		},
+		{
+			name:     "unknown option names the option",
+			st:       withDetails(t, codes.InvalidArgument, "option is not one of the call's options", info("UNKNOWN_OPTION")),
+			ec:       errContext{subject: subject{call: openCall, option: "maybe"}},
+			want:     `candor: invalid request (UNKNOWN_OPTION): "maybe" is not one of this call's options (see "candor call show ` + openCall + `")`,
+			wantCode: ExitUsage,
+		},
+		{
+			name:     "deadline",
+			st:       status.New(codes.DeadlineExceeded, "context deadline exceeded"),
+			ec:       errContext{addr: "127.0.0.1:7420", timeout: "10s"},
+			want:     "candor: the server at 127.0.0.1:7420 did not answer within 10s (raise --timeout if it is busy)",
+			wantCode: ExitFailure,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, code := describeStatus(tt.st, tt.ec)
+			if got != tt.want {
+				t.Errorf("sentence:\n got %s\nwant %s", got, tt.want)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d", code, tt.wantCode)
+			}
+		})
+	}
+}
+
+// TestHintsAreSentences checks every hint, with and without what the command knows, gives one line
+// naming its reason.
+func TestHintsAreSentences(t *testing.T) {
+	for _, reason := range knownReasons() {
+		for _, ec := range []errContext{{}, {subject: subject{call: openCall, body: council, participant: alice}}} {
+			got, code := describeStatus(withDetails(t, codes.FailedPrecondition, "server message", info(reason)), ec)
+			if code != ExitFailure {
+				t.Errorf("%s: exit code %d, want %d", reason, code, ExitFailure)
+			}
+			if !strings.HasPrefix(got, "candor: refused ("+reason+"): ") || strings.ContainsAny(got, "\n\r") || strings.HasSuffix(got, ".") {
+				t.Errorf("%s: not one sentence naming the reason: %q", reason, got)
+			}
+		}
+	}
+}
+
+// TestRefusalOverTheWire checks the sentence for a refusal that really crossed gRPC, details and all.
+func TestRefusalOverTheWire(t *testing.T) {
+	addr, fake := startFake(t, nil)
+	fake.fail["CastBallot"] = withDetails(t, codes.FailedPrecondition, "no current declaration", info("DECLARATION_REQUIRED")).Err()
+	r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", t.TempDir(), "vote", openCall, "yes")
+	want := `candor: refused (DECLARATION_REQUIRED): you have no current declaration for this call; run "candor declare ` + openCall + ` --conflict none|potential|actual" first` + "\n"
+	if r.stderr != want || r.code != ExitFailure || r.stdout != "" {
+		t.Errorf("got code %d, stdout %q, stderr\n%s\nwant code %d, stderr\n%s", r.code, r.stdout, r.stderr, ExitFailure, want)
+	}
+}
+
+// TestDeclareWithoutSOI checks that a caller with no SOI gets SOI_REQUIRED whatever NotFound reason
+// the server gives, and that no declaration is attempted.
+func TestDeclareWithoutSOI(t *testing.T) {
+	for _, reason := range []string{"SOI_REQUIRED", "NOT_FOUND"} {
+		addr, fake := startFake(t, nil)
+		fake.fail["GetStatementOfInterest"] = withDetails(t, codes.NotFound, "no statement", info(reason)).Err()
+		r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "declare", openCall, "--conflict", "none")
+		if r.code != ExitFailure || !strings.Contains(r.stderr, "(SOI_REQUIRED): you have no Statement of Interest yet") {
+			t.Errorf("server reason %s: code %d, stderr %q", reason, r.code, r.stderr)
+		}
+		if fake.lastRequest("FileDeclaration") != nil {
+			t.Errorf("server reason %s: a declaration was filed without an SOI", reason)
+		}
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	return addr
+}
+
+func TestUnreachable(t *testing.T) {
+	addr := closedAddr(t)
+	r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "body", "list")
+	if r.code != ExitFailure {
+		t.Errorf("exit code = %d, want %d", r.code, ExitFailure)
+	}
+	checkOneSentence(t, r.stderr)
+	if want := "candor: the server at " + addr + " could not be reached"; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr = %q, want it to start with %q", r.stderr, want)
+	}
+}
+
+func TestUpperSnake(t *testing.T) {
+	for in, want := range map[string]string{
+		"FailedPrecondition": "FAILED_PRECONDITION",
+		"NotFound":           "NOT_FOUND",
+		"Internal":           "INTERNAL",
+		"DeadlineExceeded":   "DEADLINE_EXCEEDED",
+	} {
+		if got := upperSnake(in); got != want {
+			t.Errorf("upperSnake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestOverloadedIsRetried checks that a write refused as OVERLOADED is sent again, and that the refusal
+// is reported when it persists.
+func TestOverloadedIsRetried(t *testing.T) {
+	overloaded := withDetails(t, codes.ResourceExhausted, "the server is at its limit of writes in flight", info("OVERLOADED")).Err()
+	t.Run("passes after two refusals", func(t *testing.T) {
+		addr, fake := startFake(t, nil)
+		fake.fail["CastBallot"] = overloaded
+		fake.failTimes["CastBallot"] = 2
+		r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", t.TempDir(), "vote", openCall, "yes")
+		if r.code != ExitOK {
+			t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
+		}
+		if n := countCalls(fake, "CastBallot"); n != 3 {
+			t.Errorf("CastBallot sent %d times, want 3", n)
+		}
+	})
+	t.Run("gives up", func(t *testing.T) {
+		addr, fake := startFake(t, nil)
+		fake.fail["CastBallot"] = overloaded
+		r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", t.TempDir(), "vote", openCall, "yes")
+		if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "candor: refused (OVERLOADED): ") {
+			t.Errorf("code %d, stderr %q", r.code, r.stderr)
+		}
+		if n := countCalls(fake, "CastBallot"); n != 4 {
+			t.Errorf("CastBallot sent %d times, want 4", n)
+		}
+	})
+	t.Run("refusals are not retried", func(t *testing.T) {
+		addr, fake := startFake(t, nil)
+		fake.fail["CastBallot"] = withDetails(t, codes.FailedPrecondition, "x", info("RECUSED")).Err()
+		runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", t.TempDir(), "vote", openCall, "yes")
+		if n := countCalls(fake, "CastBallot"); n != 1 {
+			t.Errorf("CastBallot sent %d times, want 1", n)
+		}
+	})
+}
+
+func countCalls(f *fakeServer, method string) int {
+	n := 0
+	for _, c := range f.received() {
+		if c.method == method {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+)
+
+// TestReceiptSaved checks that a vote's receipt is saved as receipts/<log index>.json with the address,
+// that it reads back whole, and that a second receipt with the same index does not overwrite it.
+func TestReceiptSaved(t *testing.T) {
+	addr, _ := startFake(t, nil)
+	dir := t.TempDir()
+	vote := func(env map[string]string, args ...string) result {
+		t.Helper()
+		r := runCLI(t, env, "", append(args, "--addr", addr, "--token", "tok", "vote", openCall, "yes")...)
+		if r.code != ExitOK {
+			t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
+		}
+		return r
+	}
+
+	r := vote(map[string]string{envConfigDir: dir})
+	path := filepath.Join(dir, "receipts", "43.json")
+	if want := "receipt: " + path + " (log index 43)\n"; !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("stdout ends %q, want %q", r.stdout[max(0, len(r.stdout)-80):], want)
+	}
+	gotAddr, got, err := readReceiptFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotAddr != addr {
+		t.Errorf("saved addr = %q, want %q", gotAddr, addr)
+	}
+	if diff := cmp.Diff(receipt(43), got, protocmp.Transform()); diff != "" {
+		t.Errorf("saved receipt (-want +got):\n%s", diff)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("receipt mode = %v, want 0600", perm)
+	}
+
+	// Same index again (another server, or a fresh one): the first file stays.
+	first, _ := os.ReadFile(path)
+	r = vote(nil, "--config-dir", dir)
+	second := filepath.Join(dir, "receipts", "43-2.json")
+	if !strings.Contains(r.stdout, "receipt: "+second+" (log index 43)") {
+		t.Errorf("second receipt not reported at %s:\n%s", second, r.stdout)
+	}
+	if again, _ := os.ReadFile(path); string(again) != string(first) {
+		t.Errorf("the first receipt was overwritten")
+	}
+	if _, _, err := readReceiptFile(second); err != nil {
+		t.Errorf("second receipt: %v", err)
+	}
+}
+
+// TestReceiptNotSaved checks that a write the server recorded but whose receipt cannot be saved says
+// so and fails, after printing the answer.
+func TestReceiptNotSaved(t *testing.T) {
+	addr, _ := startFake(t, nil)
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", notADir, "vote", openCall, "yes")
+	if r.code != ExitFailure {
+		t.Errorf("exit code = %d, want %d", r.code, ExitFailure)
+	}
+	checkOneSentence(t, r.stderr)
+	if !strings.Contains(r.stderr, "recorded this at log index 43, but the receipt could not be saved") {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Ballot:") {
+		t.Errorf("the ballot was not printed:\n%s", r.stdout)
+	}
+}
+
+func TestNoConfigFolder(t *testing.T) {
+	addr, _ := startFake(t, nil)
+	// runCLI's user config folder fails, and no --config-dir or CANDOR_CONFIG_DIR is given.
+	r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "vote", openCall, "yes")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "set CANDOR_CONFIG_DIR") {
+		t.Errorf("code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestReadReceiptFileRejects(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"not-json.json":   "receipt",
+		"no-receipt.json": `{"addr": "x"}`,
+		"bad-field.json":  `{"addr": "x", "receipt": {"logIndex": "1", "leaf": "AA=="}}`,
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := readReceiptFile(path); err == nil {
+			t.Errorf("readReceiptFile(%s) accepted %q", name, content)
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// TestRequests checks what each command sends, against the fake server.
+func TestRequests(t *testing.T) {
+	dir := t.TempDir()
+	soiFile := filepath.Join(dir, "soi.json")
+	if err := os.WriteFile(soiFile, []byte(`{"employer": "New Employer", "interests": [{"organization": "Org", "nature": "advisor"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		method string
+		want   proto.Message
+	}{
+		{
+			name:   "declare pins the current SOI's hash",
+			args:   []string{"declare", openCall, "--conflict", "none", "--description", "No interest in the matter."},
+			method: "FileDeclaration",
+			want: &candorv1.FileDeclarationRequest{
+				Call: openCall, Restatement: &candorv1.FileDeclarationRequest_UnchangedSoiHash{UnchangedSoiHash: soiV2.GetContentHash()},
+				ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, Description: "No interest in the matter.",
+				Intent: candorv1.Intent_INTENT_PARTICIPATE,
+			},
+		},
+		{
+			name:   "declare --recuse with a changed SOI",
+			args:   []string{"declare", openCall, "--conflict", "actual", "--recuse", "--soi-file", soiFile},
+			method: "FileDeclaration",
+			want: &candorv1.FileDeclarationRequest{
+				Call: openCall, Restatement: &candorv1.FileDeclarationRequest_UpdatedSoi{UpdatedSoi: &candorv1.StatementOfInterest{
+					Employer: "New Employer", Interests: []*candorv1.Interest{{Organization: "Org", Nature: "advisor"}},
+				}},
+				ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, Intent: candorv1.Intent_INTENT_RECUSE,
+			},
+		},
+		{
+			name:   "declare reads the SOI from stdin",
+			args:   []string{"declare", openCall, "--conflict", "potential", "--soi-file", "-"},
+			stdin:  `{"represents": "self"}`,
+			method: "FileDeclaration",
+			want: &candorv1.FileDeclarationRequest{
+				Call: openCall, Restatement: &candorv1.FileDeclarationRequest_UpdatedSoi{UpdatedSoi: &candorv1.StatementOfInterest{Represents: "self"}},
+				ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL, Intent: candorv1.Intent_INTENT_PARTICIPATE,
+			},
+		},
+		{
+			name:   "vote",
+			args:   []string{"vote", openCall, "Yes"},
+			method: "CastBallot",
+			want:   &candorv1.CastBallotRequest{Call: openCall, Option: "Yes"},
+		},
+		{
+			name:   "call open --closes-in counts from now",
+			args:   []string{"call", "open", council, "--title", "Budget", "--closes-in", "90m", "--eligible", alice, "--eligible", bob, "--justification", "Finance subgroup."},
+			method: "OpenCall",
+			want: &candorv1.OpenCallRequest{Body: council, Call: &candorv1.Call{
+				Title: "Budget", Kind: candorv1.CallKind_CALL_KIND_VOTE, Deadline: at(23*60 + 30 + 90),
+				EligibleParticipants: []string{alice, bob}, EligibilityJustification: "Finance subgroup.",
+			}},
+		},
+		{
+			name:   "call clear clears by default",
+			args:   []string{"call", "clear", openCall, alice, "--note", "Small holding."},
+			method: "ClearDeclaration",
+			want: &candorv1.ClearDeclarationRequest{Call: openCall, Participant: alice,
+				Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED, Note: "Small holding."},
+		},
+		{
+			name:   "call clear --require-recusal",
+			args:   []string{"call", "clear", openCall, bob, "--require-recusal"},
+			method: "ClearDeclaration",
+			want: &candorv1.ClearDeclarationRequest{Call: openCall, Participant: bob,
+				Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_RECUSAL_REQUIRED},
+		},
+		{
+			name:   "soi set keeps the fields not given",
+			args:   []string{"soi", "set", "--employer", "Independent Ltd", "--interest", "Registrar X: advisor"},
+			method: "UpdateStatementOfInterest",
+			want: &candorv1.UpdateStatementOfInterestRequest{StatementOfInterest: &candorv1.StatementOfInterest{
+				Employer: "Independent Ltd", JobTitle: soiV2.GetJobTitle(), Represents: soiV2.GetRepresents(),
+				StakeholderGroups: soiV2.GetStakeholderGroups(), OtherInterests: soiV2.GetOtherInterests(),
+				Interests: []*candorv1.Interest{{Organization: "Registrar X", Nature: "advisor"}},
+			}},
+		},
+		{
+			name:   "soi set clears a list",
+			args:   []string{"soi", "set", "--group", "", "--other", ""},
+			method: "UpdateStatementOfInterest",
+			want: &candorv1.UpdateStatementOfInterestRequest{StatementOfInterest: &candorv1.StatementOfInterest{
+				Employer: soiV2.GetEmployer(), JobTitle: soiV2.GetJobTitle(), Represents: soiV2.GetRepresents(),
+				Interests: soiV2.GetInterests(),
+			}},
+		},
+		{
+			name:   "soi set --replace starts empty",
+			args:   []string{"soi", "set", "--replace", "--represents", "self"},
+			method: "UpdateStatementOfInterest",
+			want:   &candorv1.UpdateStatementOfInterestRequest{StatementOfInterest: &candorv1.StatementOfInterest{Represents: "self"}},
+		},
+		{
+			name:   "add-member",
+			args:   []string{"body", "add-member", council, alice, "--role", "chair", "--group", "At-Large"},
+			method: "AddMember",
+			want:   &candorv1.AddMemberRequest{Body: council, Participant: alice, Role: candorv1.Role_ROLE_CHAIR, StakeholderGroup: "At-Large"},
+		},
+		{
+			name:   "soi show a version",
+			args:   []string{"soi", "show", alice, "--version", "1"},
+			method: "GetStatementOfInterest",
+			want:   &candorv1.GetStatementOfInterestRequest{Participant: alice, Version: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, fake := startFake(t, nil)
+			args := append([]string{"--addr", addr, "--token", "tok", "--config-dir", t.TempDir()}, tt.args...)
+			r := runCLI(t, nil, tt.stdin, args...)
+			if r.code != ExitOK {
+				t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
+			}
+			got := fake.lastRequest(tt.method)
+			if got == nil {
+				t.Fatalf("no %s request reached the server", tt.method)
+			}
+			if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s request (-want +got):\n%s", tt.method, diff)
+			}
+		})
+	}
+}
+
+// TestPagination checks that list commands follow next_page_token to the end.
+func TestPagination(t *testing.T) {
+	tests := []struct {
+		args   []string
+		method string
+		pages  int
+		rows   int
+	}{
+		{[]string{"participant", "list"}, "ListParticipants", 2, 4},
+		{[]string{"audit", "history", alice}, "ListDeclarationHistory", 2, 3},
+		{[]string{"audit", "call", closedCall}, "ListCallRecord", 3, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			addr, fake := startFake(t, nil)
+			r := runCLI(t, nil, "", append([]string{"--addr", addr, "--token", "tok"}, tt.args...)...)
+			if r.code != ExitOK {
+				t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
+			}
+			pages := 0
+			for _, c := range fake.received() {
+				if c.method == tt.method {
+					pages++
+				}
+			}
+			if pages != tt.pages {
+				t.Errorf("%s called %d times, want %d", tt.method, pages, tt.pages)
+			}
+			if got := strings.Count(r.stdout, "\n") - 1; got != tt.rows {
+				t.Errorf("printed %d rows, want %d:\n%s", got, tt.rows, r.stdout)
+			}
+		})
+	}
+}
+
+// TestCredentials checks where the address and token come from: flags over the environment, the token
+// file, and no header without a token.
+func TestCredentials(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	if err := os.WriteFile(tokenFile, []byte("admin-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantAuth string
+	}{
+		{"flag", nil, []string{"--token", "flag-tok"}, "Bearer flag-tok"},
+		{"env", map[string]string{envToken: "env-tok"}, nil, "Bearer env-tok"},
+		{"flag beats env", map[string]string{envToken: "env-tok"}, []string{"--token", "flag-tok"}, "Bearer flag-tok"},
+		{"token file beats env", map[string]string{envToken: "env-tok"}, []string{"--token-file", tokenFile}, "Bearer admin-secret"},
+		{"none", nil, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, fake := startFake(t, nil)
+			env := map[string]string{envAddr: addr}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			r := runCLI(t, env, "", append(tt.args, "participant", "show")...)
+			if r.code != ExitOK {
+				t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
+			}
+			calls := fake.received()
+			if len(calls) != 1 {
+				t.Fatalf("server got %d calls, want 1", len(calls))
+			}
+			if calls[0].auth != tt.wantAuth {
+				t.Errorf("authorization = %q, want %q", calls[0].auth, tt.wantAuth)
+			}
+		})
+	}
+}
+
+// TestAddrFlagBeatsEnv checks --addr over CANDOR_ADDR: the env points at nothing.
+func TestAddrFlagBeatsEnv(t *testing.T) {
+	addr, fake := startFake(t, nil)
+	r := runCLI(t, map[string]string{envAddr: closedAddr(t)}, "", "--addr", addr, "participant", "show")
+	if r.code != ExitOK || len(fake.received()) != 1 {
+		t.Fatalf("exit code %d, %d calls; stderr: %s", r.code, len(fake.received()), r.stderr)
+	}
+}

@@ -26,3 +26,20 @@ var (
 	ErrNoMembers           = errors.New("domain: the call would have no eligible participants")
 	ErrDeadlinePassed      = errors.New("domain: deadline is not in the future")
 )
+
+// Consensus calls and screening.
+var (
+	ErrWrongKind               = errors.New("domain: not possible in this kind of call")
+	ErrExplanationRequired     = errors.New("domain: your statement of interest names an affected party: a declaration of no conflict must explain why")
+	ErrCallStillOpen           = errors.New("domain: positions are still being stated: close the call first")
+	ErrNoProposal              = errors.New("domain: the chair has proposed no designation yet")
+	ErrDesignationFinal        = errors.New("domain: the designation is already final")
+	ErrDesignationNotFinal     = errors.New("domain: the designation is not final yet")
+	ErrObjectionWindowClosed   = errors.New("domain: the objection window for this proposal has closed")
+	ErrObjectionWindowOpen     = errors.New("domain: members may still object to this proposal")
+	ErrPositionRequired        = errors.New("domain: only participants who stated a position may file a minority statement")
+	ErrCosignerWithoutPosition = errors.New("domain: every co-signer must have stated a position")
+	ErrNotCosigner             = errors.New("domain: you are not a named co-signer of this statement")
+	ErrAlreadySigned           = errors.New("domain: you have already signed this statement")
+	ErrStatementNotFound       = errors.New("domain: no such minority statement in this call")
+)

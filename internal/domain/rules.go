@@ -46,16 +46,22 @@ func CheckPin(current *candorv1.StatementOfInterest, pin []byte) error {
 // PrepareCall fills a call's defaults and fixes its eligibility from the body's members at opening.
 // members are the names of the body's members; chair opens it at now.
 func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time) error {
-	if len(c.Options) == 0 {
-		c.Options = append([]string(nil), DefaultOptions...)
-	}
 	if c.Kind == candorv1.CallKind_CALL_KIND_UNSPECIFIED {
 		c.Kind = candorv1.CallKind_CALL_KIND_VOTE
+	}
+	if c.Kind == candorv1.CallKind_CALL_KIND_CONSENSUS {
+		// A consensus call counts positions, not options, and has no quorum or threshold: the
+		// chair designates the level.
+		c.Options = append([]string(nil), PositionLabels...)
+		c.Quorum, c.Threshold = 0, candorv1.Threshold_THRESHOLD_UNSPECIFIED
+		c.Consensus = &candorv1.ConsensusRecord{}
+	} else if len(c.Options) == 0 {
+		c.Options = append([]string(nil), DefaultOptions...)
 	}
 	if c.ConflictPolicy == candorv1.ConflictPolicy_CONFLICT_POLICY_UNSPECIFIED {
 		c.ConflictPolicy = candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
 	}
-	if c.Threshold == candorv1.Threshold_THRESHOLD_UNSPECIFIED {
+	if c.Threshold == candorv1.Threshold_THRESHOLD_UNSPECIFIED && c.Kind == candorv1.CallKind_CALL_KIND_VOTE {
 		c.Threshold = candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY
 	}
 	if c.Deadline != nil && !c.Deadline.AsTime().After(now) {
@@ -131,12 +137,29 @@ type Standing struct {
 	Clearance *candorv1.Clearance
 	// SOIVersion is the participant's current SOI version.
 	SOIVersion int64
+	// Group is the participant's stakeholder group in the call's body, for the result's breakdown.
+	Group string
 }
 
 // CheckBallot is the invariant that is the product: participant p may cast a ballot in c at now only
 // with a current declaration for this open call, filed after it opened, not stale, not a recusal, and
 // allowed by the call's conflict policy.
 func CheckBallot(c *candorv1.Call, p string, s Standing, now time.Time) error {
+	if c.GetKind() != candorv1.CallKind_CALL_KIND_VOTE {
+		return ErrWrongKind
+	}
+	return checkStanding(c, p, s, now)
+}
+
+// CheckPosition is the same invariant for a position in a consensus call.
+func CheckPosition(c *candorv1.Call, p string, s Standing, now time.Time) error {
+	if c.GetKind() != candorv1.CallKind_CALL_KIND_CONSENSUS {
+		return ErrWrongKind
+	}
+	return checkStanding(c, p, s, now)
+}
+
+func checkStanding(c *candorv1.Call, p string, s Standing, now time.Time) error {
 	if !IsOpen(c, now) {
 		return ErrCallClosed
 	}
@@ -216,22 +239,32 @@ func MatchOption(c *candorv1.Call, option string) (string, error) {
 	return "", ErrUnknownOption
 }
 
-// Tally computes a vote's result at close. standings holds every eligible participant's standing at
-// close, by name; ballots their current ballots, by name. A ballot counts unless its caster stands
-// recused at close: a later recusal withdraws an earlier ballot.
+// Tally computes a call's result at close. standings holds every eligible participant's standing at
+// close, by name; ballots their current ballots (for a consensus call, their positions as ballots:
+// see [PositionBallots]), by name. A ballot counts unless its caster stands recused at close: a later
+// recusal withdraws an earlier ballot. Every figure is also broken down by stakeholder group.
 func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*candorv1.Ballot) *candorv1.Result {
 	r := &candorv1.Result{
 		Eligible: int32(len(c.GetEligibleParticipants())),
 		Quorum:   c.GetQuorum(),
 	}
 	counts := make(map[string]int32, len(c.GetOptions()))
+	groups := newGroupTallies(c)
 	for _, p := range c.GetEligibleParticipants() {
 		s := standings[p]
+		g := groups.get(s.Group)
+		g.Eligible++
 		if s.Declaration == nil {
 			r.Undeclared = append(r.Undeclared, p)
+		} else {
+			g.Declared++
+			if s.Declaration.GetConflictLevel() > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE {
+				g.Conflicts++
+			}
 		}
 		if Recused(c, s) {
 			r.Recused = append(r.Recused, p)
+			g.Recusals++
 			continue
 		}
 		b := ballots[p]
@@ -239,6 +272,7 @@ func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*
 			continue
 		}
 		counts[b.GetOption()]++
+		groups.count(s.Group, b.GetOption())
 		r.BallotsCounted++
 		if strings.EqualFold(b.GetOption(), Abstain) {
 			r.Abstentions++
@@ -256,7 +290,11 @@ func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*
 	if present := r.Eligible - int32(len(r.Recused)); present > 0 {
 		r.Turnout = float64(r.BallotsCounted) / float64(present)
 	}
+	r.Groups = groups.list
 	r.QuorumMet = r.BallotsCounted >= r.Quorum
+	if c.GetKind() == candorv1.CallKind_CALL_KIND_CONSENSUS {
+		return r // the chair designates the level; there is no vote outcome
+	}
 	switch {
 	case !r.QuorumMet:
 		r.Outcome = candorv1.Outcome_OUTCOME_NO_QUORUM

@@ -32,6 +32,23 @@ func Declaration(b, c, d uuid.UUID) string { return Call(b, c) + "/declarations/
 // Ballot returns "bodies/{b}/calls/{c}/ballots/{x}".
 func Ballot(b, c, x uuid.UUID) string { return Call(b, c) + "/ballots/" + x.String() }
 
+// Position returns "bodies/{b}/calls/{c}/positions/{x}".
+func Position(b, c, x uuid.UUID) string { return Call(b, c) + "/positions/" + x.String() }
+
+// MinorityStatement returns "bodies/{b}/calls/{c}/minorityStatements/{s}".
+func MinorityStatement(b, c, s uuid.UUID) string {
+	return Call(b, c) + "/minorityStatements/" + s.String()
+}
+
+// ParseMinorityStatement parses "bodies/{b}/calls/{c}/minorityStatements/{s}".
+func ParseMinorityStatement(name string) (body, call, statement uuid.UUID, err error) {
+	ids, err := parse(name, "bodies", "calls", "minorityStatements")
+	if err != nil {
+		return uuid.Nil, uuid.Nil, uuid.Nil, err
+	}
+	return ids[0], ids[1], ids[2], nil
+}
+
 // SOI returns "participants/{p}/statementsOfInterest/{version}".
 func SOI(p uuid.UUID, version int64) string {
 	return Participant(p) + "/statementsOfInterest/" + itoa(version)

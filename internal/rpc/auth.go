@@ -42,6 +42,13 @@ var writeMethods = map[string]bool{
 	candorv1.CallService_FileDeclaration_FullMethodName:                  true,
 	candorv1.CallService_ClearDeclaration_FullMethodName:                 true,
 	candorv1.CallService_CastBallot_FullMethodName:                       true,
+	candorv1.CallService_StatePosition_FullMethodName:                    true,
+	candorv1.CallService_ProposeDesignation_FullMethodName:               true,
+	candorv1.CallService_ObjectToDesignation_FullMethodName:              true,
+	candorv1.CallService_FinalizeDesignation_FullMethodName:              true,
+	candorv1.CallService_AppealDesignation_FullMethodName:                true,
+	candorv1.CallService_FileMinorityStatement_FullMethodName:            true,
+	candorv1.CallService_SignMinorityStatement_FullMethodName:            true,
 }
 
 // unaryInterceptor authenticates Candor's methods and bounds writes in flight. Methods outside

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -68,6 +69,44 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 	voters := map[string]codes.Code{"admin": denied, "chair": ok, "member": ok, "outsider": denied, "auditor": denied, "none": unauth}
 	auditors := map[string]codes.Code{"admin": ok, "chair": denied, "member": denied, "outsider": denied, "auditor": ok, "none": unauth}
 	auditorsAndSelf := map[string]codes.Code{"admin": ok, "chair": denied, "member": ok, "outsider": denied, "auditor": ok, "none": unauth}
+
+	// Consensus fixtures, prepared once: a closed call per role whose 1 s objection window has passed
+	// (to finalise), a finalised call (to appeal), and a call with positions and a statement naming
+	// alice as co-signer.
+	finalizable := map[string]string{}
+	for _, role := range roles {
+		c := openConsensus(t, w.World)
+		if _, err := w.Chair.Calls.CloseCall(w.Chair.Ctx(t), &candorv1.CloseCallRequest{Name: c}); err != nil {
+			t.Fatal(err)
+		}
+		if err := propose(t, w.Chair, c, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		finalizable[role] = c
+	}
+	final := openConsensus(t, w.World)
+	w.Chair.Calls.CloseCall(w.Chair.Ctx(t), &candorv1.CloseCallRequest{Name: final})
+	propose(t, w.Chair, final, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Second)
+	withPositions := openConsensus(t, w.World)
+	for _, c := range []*ts.Client{w.Chair, w.Alice} {
+		w.Declare(t, c, withPositions, none, join)
+		if err := position(t, c, withPositions, support, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statement, err := w.Chair.Calls.FileMinorityStatement(w.Chair.Ctx(t), &candorv1.FileMinorityStatementRequest{
+		Call: withPositions, Text: "dissent", Cosigners: []string{w.Names["alice"]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := w.Chair.Calls.FinalizeDesignation(w.Chair.Ctx(t), &candorv1.FinalizeDesignationRequest{Call: final}); err != nil {
+		t.Fatal(err)
+	}
+	stated := map[string]codes.Code{"admin": denied, "chair": ok, "member": ok, "outsider": codes.FailedPrecondition, "auditor": codes.FailedPrecondition, "none": unauth}
+	cosigner := map[string]codes.Code{"admin": denied, "chair": denied, "member": ok, "outsider": denied, "auditor": denied, "none": unauth}
+	reviewers := map[string]codes.Code{"admin": ok, "chair": ok, "member": denied, "outsider": denied, "auditor": ok, "none": unauth}
 
 	tests := []struct {
 		rpc  string
@@ -161,6 +200,49 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 			_, err := ts.Vote(t, c, v, "yes")
 			return err
 		}, voters},
+		{"StatePosition", func(t *testing.T, c *ts.Client) error {
+			v := openConsensus(t, w.World)
+			declareAny(t, c, v, none)
+			return position(t, c, v, support, "")
+		}, voters},
+		{"ProposeDesignation", func(t *testing.T, c *ts.Client) error {
+			v := openConsensus(t, w.World)
+			w.Chair.Calls.CloseCall(w.Chair.Ctx(t), &candorv1.CloseCallRequest{Name: v})
+			return propose(t, c, v, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+		}, chairOnly},
+		{"ObjectToDesignation", func(t *testing.T, c *ts.Client) error {
+			v := openConsensus(t, w.World)
+			w.Chair.Calls.CloseCall(w.Chair.Ctx(t), &candorv1.CloseCallRequest{Name: v})
+			propose(t, w.Chair, v, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+			_, err := c.Calls.ObjectToDesignation(c.Ctx(t), &candorv1.ObjectToDesignationRequest{Call: v, Reason: "r"})
+			return err
+		}, voters},
+		{"FinalizeDesignation", func(t *testing.T, c *ts.Client) error {
+			role := ""
+			for r := range finalizable {
+				if w.client(r) == c {
+					role = r
+				}
+			}
+			_, err := c.Calls.FinalizeDesignation(c.Ctx(t), &candorv1.FinalizeDesignationRequest{Call: finalizable[role]})
+			return err
+		}, chairOnly},
+		{"AppealDesignation", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.AppealDesignation(c.Ctx(t), &candorv1.AppealDesignationRequest{Call: final, Reason: "r"})
+			return err
+		}, voters},
+		{"FileMinorityStatement", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.FileMinorityStatement(c.Ctx(t), &candorv1.FileMinorityStatementRequest{Call: withPositions, Text: "dissent"})
+			return err
+		}, stated},
+		{"SignMinorityStatement", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.SignMinorityStatement(c.Ctx(t), &candorv1.SignMinorityStatementRequest{Name: statement.MinorityStatement.Name})
+			return err
+		}, cosigner},
+		{"GetReviewReport", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Audit.GetReviewReport(c.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body})
+			return err
+		}, reviewers},
 		{"GetCheckpoint", func(t *testing.T, c *ts.Client) error {
 			_, err := c.Audit.GetCheckpoint(c.Ctx(t), &candorv1.GetCheckpointRequest{})
 			return err

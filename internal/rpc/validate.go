@@ -32,6 +32,9 @@ const (
 	maxEntries     = 1000
 	maxQuorum      = 1_000_000
 	maxSOIHashSize = 32
+	maxStatement   = 20000
+	maxCosigners   = 100
+	maxWindow      = 90 * 24 * 3600 // objection window, seconds
 )
 
 // violations collects field violations for one request.
@@ -181,8 +184,14 @@ func (v *violations) newCall(c *candorv1.Call) {
 	}
 	v.line("call.title", c.Title, 1, maxTitle)
 	v.text("call.matter", c.Matter, 0, maxMatter)
-	if c.Kind != candorv1.CallKind_CALL_KIND_UNSPECIFIED && c.Kind != candorv1.CallKind_CALL_KIND_VOTE {
-		v.add("call.kind", "must be VOTE")
+	v.enum("call.kind", int32(c.Kind), candorv1.CallKind_name, true)
+	if c.Kind == candorv1.CallKind_CALL_KIND_CONSENSUS {
+		if len(c.Options) > 0 {
+			v.add("call.options", "must be empty for a consensus call: positions are fixed")
+		}
+		if c.Quorum != 0 || c.Threshold != candorv1.Threshold_THRESHOLD_UNSPECIFIED {
+			v.add("call.quorum", "quorum and threshold apply to votes only; the chair designates consensus")
+		}
 	}
 	if len(c.Options) == 1 || len(c.Options) > maxOptions {
 		v.add("call.options", "must be empty (yes/no/abstain) or 2 to %d options", maxOptions)

@@ -161,7 +161,7 @@ func closeCall(tx *store.Tx, now time.Time, actor string, body, call uuid.UUID, 
 	if c.State != candorv1.CallState_CALL_STATE_OPEN {
 		return domain.ErrCallClosed
 	}
-	standings, ballots, err := callState(&tx.ReadTx, call, c)
+	standings, ballots, err := callState(&tx.ReadTx, body, call, c)
 	if err != nil {
 		return err
 	}
@@ -180,8 +180,9 @@ func closeCall(tx *store.Tx, now time.Time, actor string, body, call uuid.UUID, 
 	return err
 }
 
-// callState reads every eligible participant's standing and current ballot in a call.
-func callState(tx *store.ReadTx, call uuid.UUID, c *candorv1.Call) (map[string]domain.Standing, map[string]*candorv1.Ballot, error) {
+// callState reads every eligible participant's standing (with their stakeholder group) and current
+// ballot in a call; for a consensus call, their positions counted as ballots.
+func callState(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) (map[string]domain.Standing, map[string]*candorv1.Ballot, error) {
 	decls, err := tx.Declarations(call)
 	if err != nil {
 		return nil, nil, err
@@ -204,7 +205,11 @@ func callState(tx *store.ReadTx, call uuid.UUID, c *candorv1.Call) (map[string]d
 		if err != nil {
 			return nil, nil, err
 		}
-		standings[p] = domain.Standing{SOIVersion: part.SoiVersion}
+		m, err := tx.Membership(body, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		standings[p] = domain.Standing{SOIVersion: part.SoiVersion, Group: m.GetStakeholderGroup()}
 	}
 	for _, d := range decls {
 		st := standings[d.Participant]
@@ -220,6 +225,13 @@ func callState(tx *store.ReadTx, call uuid.UUID, c *candorv1.Call) (map[string]d
 	for _, b := range bs {
 		ballots[b.Participant] = b
 	}
+	if c.Kind == candorv1.CallKind_CALL_KIND_CONSENSUS {
+		ps, err := tx.Positions(call)
+		if err != nil {
+			return nil, nil, err
+		}
+		ballots = domain.PositionBallots(ps)
+	}
 	return standings, ballots, nil
 }
 
@@ -234,7 +246,7 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
 		}
-		standings, ballots, err := callState(tx, call, c)
+		standings, ballots, err := callState(tx, body, call, c)
 		if err != nil {
 			return err
 		}
@@ -249,7 +261,16 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 				return err
 			}
 			st := standings[p]
+			var matches []string
+			if part.SoiVersion > 0 {
+				soi, err := tx.SOI(id, part.SoiVersion)
+				if err != nil {
+					return err
+				}
+				matches = domain.AffectedMatches(c, soi)
+			}
 			out = append(out, &candorv1.RosterEntry{
+				AffectedPartyMatches: matches,
 				Participant:      p,
 				DisplayName:      part.DisplayName,
 				StakeholderGroup: m.GetStakeholderGroup(),
@@ -311,6 +332,13 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 			if err := domain.CheckPin(soi, in.Restatement.UnchangedHash); err != nil {
 				return err
 			}
+		}
+		restated := soi
+		if restating {
+			restated = in.Restatement.Updated
+		}
+		if err := domain.CheckScreening(c, restated, in.Level, in.Description); err != nil {
+			return err
 		}
 		prev, err := tx.Declaration(call, pr.Participant)
 		if err != nil {

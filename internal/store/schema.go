@@ -16,6 +16,7 @@ var (
 	bucketDeclarations = []byte("declarations") // call id | participant id -> current candorv1.Declaration
 	bucketClearances   = []byte("clearances")   // call id | participant id -> candorv1.Clearance of the current declaration
 	bucketBallots      = []byte("ballots")      // call id | participant id -> current candorv1.Ballot
+	bucketPositions    = []byte("positions")    // call id | participant id -> current candorv1.PositionStatement
 	bucketHistory      = []byte("history")      // participant id | u64 log index -> call id (declarations only)
 	bucketCallRecord   = []byte("callrecord")   // call id | u64 log index -> empty
 	bucketLog          = []byte("log")          // u64 log index -> serialized candorv1.LogEntry (never changed)
@@ -25,7 +26,7 @@ var (
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketParticipants, bucketTokens, bucketSOIs, bucketBodies, bucketMembers, bucketCalls,
-	bucketDeadlines, bucketDeclarations, bucketClearances, bucketBallots, bucketHistory, bucketCallRecord,
+	bucketDeadlines, bucketDeclarations, bucketClearances, bucketBallots, bucketPositions, bucketHistory, bucketCallRecord,
 	bucketLog, bucketHashes, bucketCheckpoints,
 }
 

@@ -425,3 +425,23 @@ func list[M interface {
 	})
 	return out, err
 }
+
+// Position returns a participant's current position in a consensus call, or nil.
+func (tx *ReadTx) Position(c, p uuid.UUID) (*candorv1.PositionStatement, error) {
+	m := new(candorv1.PositionStatement)
+	ok, err := tx.get(bucketPositions, key(id(c), id(p)), m)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// PutPosition makes s the participant's current position in the call.
+func (tx *Tx) PutPosition(c, p uuid.UUID, s *candorv1.PositionStatement) error {
+	return tx.put(bucketPositions, key(id(c), id(p)), s)
+}
+
+// Positions returns every current position in a call, in participant order.
+func (tx *ReadTx) Positions(c uuid.UUID) ([]*candorv1.PositionStatement, error) {
+	return list[*candorv1.PositionStatement](tx, bucketPositions, id(c), nil, 0)
+}

@@ -9,6 +9,7 @@ package candorv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -811,11 +812,410 @@ func (x *ListCallRecordResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetReviewReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}".
+	Body string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// Calls opened in [start_time, end_time). Unset start: the beginning; unset end: now.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReviewReportRequest) Reset() {
+	*x = GetReviewReportRequest{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReviewReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReviewReportRequest) ProtoMessage() {}
+
+func (x *GetReviewReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReviewReportRequest.ProtoReflect.Descriptor instead.
+func (*GetReviewReportRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetReviewReportRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *GetReviewReportRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetReviewReportRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// OutcomeCount counts calls of one kind that ended one way.
+type OutcomeCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  CallKind               `protobuf:"varint,1,opt,name=kind,proto3,enum=candor.v1.CallKind" json:"kind,omitempty"`
+	// "open", an Outcome name for votes, or a ConsensusLevel name (or "undesignated") for consensus calls.
+	Outcome       string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Count         int32  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutcomeCount) Reset() {
+	*x = OutcomeCount{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutcomeCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutcomeCount) ProtoMessage() {}
+
+func (x *OutcomeCount) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutcomeCount.ProtoReflect.Descriptor instead.
+func (*OutcomeCount) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OutcomeCount) GetKind() CallKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CallKind_CALL_KIND_UNSPECIFIED
+}
+
+func (x *OutcomeCount) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *OutcomeCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// GroupReview is one stakeholder group's record over the period.
+type GroupReview struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	StakeholderGroup string                 `protobuf:"bytes,1,opt,name=stakeholder_group,json=stakeholderGroup,proto3" json:"stakeholder_group,omitempty"`
+	// Members of the body in this group now.
+	Members int32 `protobuf:"varint,2,opt,name=members,proto3" json:"members,omitempty"`
+	// Sum over calls of the group's eligible participants.
+	Eligible  int32 `protobuf:"varint,3,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	Declared  int32 `protobuf:"varint,4,opt,name=declared,proto3" json:"declared,omitempty"`
+	Conflicts int32 `protobuf:"varint,5,opt,name=conflicts,proto3" json:"conflicts,omitempty"`
+	Recusals  int32 `protobuf:"varint,6,opt,name=recusals,proto3" json:"recusals,omitempty"`
+	// Counted ballots and positions.
+	Participated      int32   `protobuf:"varint,7,opt,name=participated,proto3" json:"participated,omitempty"`
+	DeclarationRate   float64 `protobuf:"fixed64,8,opt,name=declaration_rate,json=declarationRate,proto3" json:"declaration_rate,omitempty"`
+	ConflictRate      float64 `protobuf:"fixed64,9,opt,name=conflict_rate,json=conflictRate,proto3" json:"conflict_rate,omitempty"`
+	ParticipationRate float64 `protobuf:"fixed64,10,opt,name=participation_rate,json=participationRate,proto3" json:"participation_rate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GroupReview) Reset() {
+	*x = GroupReview{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupReview) ProtoMessage() {}
+
+func (x *GroupReview) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupReview.ProtoReflect.Descriptor instead.
+func (*GroupReview) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupReview) GetStakeholderGroup() string {
+	if x != nil {
+		return x.StakeholderGroup
+	}
+	return ""
+}
+
+func (x *GroupReview) GetMembers() int32 {
+	if x != nil {
+		return x.Members
+	}
+	return 0
+}
+
+func (x *GroupReview) GetEligible() int32 {
+	if x != nil {
+		return x.Eligible
+	}
+	return 0
+}
+
+func (x *GroupReview) GetDeclared() int32 {
+	if x != nil {
+		return x.Declared
+	}
+	return 0
+}
+
+func (x *GroupReview) GetConflicts() int32 {
+	if x != nil {
+		return x.Conflicts
+	}
+	return 0
+}
+
+func (x *GroupReview) GetRecusals() int32 {
+	if x != nil {
+		return x.Recusals
+	}
+	return 0
+}
+
+func (x *GroupReview) GetParticipated() int32 {
+	if x != nil {
+		return x.Participated
+	}
+	return 0
+}
+
+func (x *GroupReview) GetDeclarationRate() float64 {
+	if x != nil {
+		return x.DeclarationRate
+	}
+	return 0
+}
+
+func (x *GroupReview) GetConflictRate() float64 {
+	if x != nil {
+		return x.ConflictRate
+	}
+	return 0
+}
+
+func (x *GroupReview) GetParticipationRate() float64 {
+	if x != nil {
+		return x.ParticipationRate
+	}
+	return 0
+}
+
+// ReviewReport is a body's record for its periodic review of the model.
+type ReviewReport struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Body      string                 `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Calls     int32                  `protobuf:"varint,4,opt,name=calls,proto3" json:"calls,omitempty"`
+	Outcomes  []*OutcomeCount        `protobuf:"bytes,5,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	Groups    []*GroupReview         `protobuf:"bytes,6,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Consensus calls whose designation drew an objection, or was appealed.
+	ObjectedCalls []string `protobuf:"bytes,7,rep,name=objected_calls,json=objectedCalls,proto3" json:"objected_calls,omitempty"`
+	AppealedCalls []string `protobuf:"bytes,8,rep,name=appealed_calls,json=appealedCalls,proto3" json:"appealed_calls,omitempty"`
+	// Current members who filed no declaration in any call of the period they were eligible for.
+	NeverDeclared []string `protobuf:"bytes,9,rep,name=never_declared,json=neverDeclared,proto3" json:"never_declared,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewReport) Reset() {
+	*x = ReviewReport{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewReport) ProtoMessage() {}
+
+func (x *ReviewReport) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewReport.ProtoReflect.Descriptor instead.
+func (*ReviewReport) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReviewReport) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *ReviewReport) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetCalls() int32 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *ReviewReport) GetOutcomes() []*OutcomeCount {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetGroups() []*GroupReview {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetObjectedCalls() []string {
+	if x != nil {
+		return x.ObjectedCalls
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetAppealedCalls() []string {
+	if x != nil {
+		return x.AppealedCalls
+	}
+	return nil
+}
+
+func (x *ReviewReport) GetNeverDeclared() []string {
+	if x != nil {
+		return x.NeverDeclared
+	}
+	return nil
+}
+
+type GetReviewReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *ReviewReport          `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReviewReportResponse) Reset() {
+	*x = GetReviewReportResponse{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReviewReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReviewReportResponse) ProtoMessage() {}
+
+func (x *GetReviewReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReviewReportResponse.ProtoReflect.Descriptor instead.
+func (*GetReviewReportResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetReviewReportResponse) GetReport() *ReviewReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
 var File_candor_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcandor/v1/audit_service.proto\x12\tcandor.v1\x1a\x13candor/v1/log.proto\x1a\x19candor/v1/resources.proto\"\x16\n" +
+	"\x1dcandor/v1/audit_service.proto\x12\tcandor.v1\x1a\x13candor/v1/log.proto\x1a\x19candor/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x16\n" +
 	"\x14GetCheckpointRequest\"7\n" +
 	"\x15GetCheckpointResponse\x12\x1e\n" +
 	"\n" +
@@ -870,14 +1270,49 @@ const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\x05entry\x18\x02 \x01(\v2\x13.candor.v1.LogEntryR\x05entry\"r\n" +
 	"\x16ListCallRecordResponse\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RecordEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbc\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x01\n" +
+	"\x16GetReviewReportRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"g\n" +
+	"\fOutcomeCount\x12'\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x13.candor.v1.CallKindR\x04kind\x12\x18\n" +
+	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\"\xe9\x02\n" +
+	"\vGroupReview\x12+\n" +
+	"\x11stakeholder_group\x18\x01 \x01(\tR\x10stakeholderGroup\x12\x18\n" +
+	"\amembers\x18\x02 \x01(\x05R\amembers\x12\x1a\n" +
+	"\beligible\x18\x03 \x01(\x05R\beligible\x12\x1a\n" +
+	"\bdeclared\x18\x04 \x01(\x05R\bdeclared\x12\x1c\n" +
+	"\tconflicts\x18\x05 \x01(\x05R\tconflicts\x12\x1a\n" +
+	"\brecusals\x18\x06 \x01(\x05R\brecusals\x12\"\n" +
+	"\fparticipated\x18\a \x01(\x05R\fparticipated\x12)\n" +
+	"\x10declaration_rate\x18\b \x01(\x01R\x0fdeclarationRate\x12#\n" +
+	"\rconflict_rate\x18\t \x01(\x01R\fconflictRate\x12-\n" +
+	"\x12participation_rate\x18\n" +
+	" \x01(\x01R\x11participationRate\"\x84\x03\n" +
+	"\fReviewReport\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x14\n" +
+	"\x05calls\x18\x04 \x01(\x05R\x05calls\x123\n" +
+	"\boutcomes\x18\x05 \x03(\v2\x17.candor.v1.OutcomeCountR\boutcomes\x12.\n" +
+	"\x06groups\x18\x06 \x03(\v2\x16.candor.v1.GroupReviewR\x06groups\x12%\n" +
+	"\x0eobjected_calls\x18\a \x03(\tR\robjectedCalls\x12%\n" +
+	"\x0eappealed_calls\x18\b \x03(\tR\rappealedCalls\x12%\n" +
+	"\x0enever_declared\x18\t \x03(\tR\rneverDeclared\"J\n" +
+	"\x17GetReviewReportResponse\x12/\n" +
+	"\x06report\x18\x01 \x01(\v2\x17.candor.v1.ReviewReportR\x06report2\x96\x05\n" +
 	"\fAuditService\x12R\n" +
 	"\rGetCheckpoint\x12\x1f.candor.v1.GetCheckpointRequest\x1a .candor.v1.GetCheckpointResponse\x12L\n" +
 	"\vListEntries\x12\x1d.candor.v1.ListEntriesRequest\x1a\x1e.candor.v1.ListEntriesResponse\x12^\n" +
 	"\x11GetInclusionProof\x12#.candor.v1.GetInclusionProofRequest\x1a$.candor.v1.GetInclusionProofResponse\x12d\n" +
 	"\x13GetConsistencyProof\x12%.candor.v1.GetConsistencyProofRequest\x1a&.candor.v1.GetConsistencyProofResponse\x12m\n" +
 	"\x16ListDeclarationHistory\x12(.candor.v1.ListDeclarationHistoryRequest\x1a).candor.v1.ListDeclarationHistoryResponse\x12U\n" +
-	"\x0eListCallRecord\x12 .candor.v1.ListCallRecordRequest\x1a!.candor.v1.ListCallRecordResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x0eListCallRecord\x12 .candor.v1.ListCallRecordRequest\x1a!.candor.v1.ListCallRecordResponse\x12X\n" +
+	"\x0fGetReviewReport\x12!.candor.v1.GetReviewReportRequest\x1a\".candor.v1.GetReviewReportResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_audit_service_proto_rawDescOnce sync.Once
@@ -891,7 +1326,7 @@ func file_candor_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_audit_service_proto_rawDescData
 }
 
-var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*GetCheckpointRequest)(nil),           // 0: candor.v1.GetCheckpointRequest
 	(*GetCheckpointResponse)(nil),          // 1: candor.v1.GetCheckpointResponse
@@ -908,32 +1343,49 @@ var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*ListCallRecordRequest)(nil),          // 12: candor.v1.ListCallRecordRequest
 	(*RecordEntry)(nil),                    // 13: candor.v1.RecordEntry
 	(*ListCallRecordResponse)(nil),         // 14: candor.v1.ListCallRecordResponse
-	(*Declaration)(nil),                    // 15: candor.v1.Declaration
-	(*LogEntry)(nil),                       // 16: candor.v1.LogEntry
+	(*GetReviewReportRequest)(nil),         // 15: candor.v1.GetReviewReportRequest
+	(*OutcomeCount)(nil),                   // 16: candor.v1.OutcomeCount
+	(*GroupReview)(nil),                    // 17: candor.v1.GroupReview
+	(*ReviewReport)(nil),                   // 18: candor.v1.ReviewReport
+	(*GetReviewReportResponse)(nil),        // 19: candor.v1.GetReviewReportResponse
+	(*Declaration)(nil),                    // 20: candor.v1.Declaration
+	(*LogEntry)(nil),                       // 21: candor.v1.LogEntry
+	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
+	(CallKind)(0),                          // 23: candor.v1.CallKind
 }
 var file_candor_v1_audit_service_proto_depIdxs = []int32{
 	3,  // 0: candor.v1.ListEntriesResponse.entries:type_name -> candor.v1.Entry
-	15, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
+	20, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
 	10, // 2: candor.v1.ListDeclarationHistoryResponse.entries:type_name -> candor.v1.HistoryEntry
-	16, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
+	21, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
 	13, // 4: candor.v1.ListCallRecordResponse.entries:type_name -> candor.v1.RecordEntry
-	0,  // 5: candor.v1.AuditService.GetCheckpoint:input_type -> candor.v1.GetCheckpointRequest
-	2,  // 6: candor.v1.AuditService.ListEntries:input_type -> candor.v1.ListEntriesRequest
-	5,  // 7: candor.v1.AuditService.GetInclusionProof:input_type -> candor.v1.GetInclusionProofRequest
-	7,  // 8: candor.v1.AuditService.GetConsistencyProof:input_type -> candor.v1.GetConsistencyProofRequest
-	9,  // 9: candor.v1.AuditService.ListDeclarationHistory:input_type -> candor.v1.ListDeclarationHistoryRequest
-	12, // 10: candor.v1.AuditService.ListCallRecord:input_type -> candor.v1.ListCallRecordRequest
-	1,  // 11: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
-	4,  // 12: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
-	6,  // 13: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
-	8,  // 14: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
-	11, // 15: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
-	14, // 16: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
-	11, // [11:17] is the sub-list for method output_type
-	5,  // [5:11] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	22, // 5: candor.v1.GetReviewReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	22, // 6: candor.v1.GetReviewReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	23, // 7: candor.v1.OutcomeCount.kind:type_name -> candor.v1.CallKind
+	22, // 8: candor.v1.ReviewReport.start_time:type_name -> google.protobuf.Timestamp
+	22, // 9: candor.v1.ReviewReport.end_time:type_name -> google.protobuf.Timestamp
+	16, // 10: candor.v1.ReviewReport.outcomes:type_name -> candor.v1.OutcomeCount
+	17, // 11: candor.v1.ReviewReport.groups:type_name -> candor.v1.GroupReview
+	18, // 12: candor.v1.GetReviewReportResponse.report:type_name -> candor.v1.ReviewReport
+	0,  // 13: candor.v1.AuditService.GetCheckpoint:input_type -> candor.v1.GetCheckpointRequest
+	2,  // 14: candor.v1.AuditService.ListEntries:input_type -> candor.v1.ListEntriesRequest
+	5,  // 15: candor.v1.AuditService.GetInclusionProof:input_type -> candor.v1.GetInclusionProofRequest
+	7,  // 16: candor.v1.AuditService.GetConsistencyProof:input_type -> candor.v1.GetConsistencyProofRequest
+	9,  // 17: candor.v1.AuditService.ListDeclarationHistory:input_type -> candor.v1.ListDeclarationHistoryRequest
+	12, // 18: candor.v1.AuditService.ListCallRecord:input_type -> candor.v1.ListCallRecordRequest
+	15, // 19: candor.v1.AuditService.GetReviewReport:input_type -> candor.v1.GetReviewReportRequest
+	1,  // 20: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
+	4,  // 21: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
+	6,  // 22: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
+	8,  // 23: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
+	11, // 24: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
+	14, // 25: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
+	19, // 26: candor.v1.AuditService.GetReviewReport:output_type -> candor.v1.GetReviewReportResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_audit_service_proto_init() }
@@ -949,7 +1401,7 @@ func file_candor_v1_audit_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_audit_service_proto_rawDesc), len(file_candor_v1_audit_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	AuditService_GetConsistencyProof_FullMethodName    = "/candor.v1.AuditService/GetConsistencyProof"
 	AuditService_ListDeclarationHistory_FullMethodName = "/candor.v1.AuditService/ListDeclarationHistory"
 	AuditService_ListCallRecord_FullMethodName         = "/candor.v1.AuditService/ListCallRecord"
+	AuditService_GetReviewReport_FullMethodName        = "/candor.v1.AuditService/GetReviewReport"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -52,6 +53,10 @@ type AuditServiceClient interface {
 	// ListCallRecord lists every log entry about a call (opening, declarations, clearances, ballots,
 	// closing with the result), oldest first. Auditors and admins.
 	ListCallRecord(ctx context.Context, in *ListCallRecordRequest, opts ...grpc.CallOption) (*ListCallRecordResponse, error)
+	// GetReviewReport summarises a body's calls over a period for its periodic review: participation,
+	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
+	// members who never declared. Chairs of the body, auditors and admins.
+	GetReviewReport(ctx context.Context, in *GetReviewReportRequest, opts ...grpc.CallOption) (*GetReviewReportResponse, error)
 }
 
 type auditServiceClient struct {
@@ -122,6 +127,16 @@ func (c *auditServiceClient) ListCallRecord(ctx context.Context, in *ListCallRec
 	return out, nil
 }
 
+func (c *auditServiceClient) GetReviewReport(ctx context.Context, in *GetReviewReportRequest, opts ...grpc.CallOption) (*GetReviewReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReviewReportResponse)
+	err := c.cc.Invoke(ctx, AuditService_GetReviewReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
@@ -147,6 +162,10 @@ type AuditServiceServer interface {
 	// ListCallRecord lists every log entry about a call (opening, declarations, clearances, ballots,
 	// closing with the result), oldest first. Auditors and admins.
 	ListCallRecord(context.Context, *ListCallRecordRequest) (*ListCallRecordResponse, error)
+	// GetReviewReport summarises a body's calls over a period for its periodic review: participation,
+	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
+	// members who never declared. Chairs of the body, auditors and admins.
+	GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -174,6 +193,9 @@ func (UnimplementedAuditServiceServer) ListDeclarationHistory(context.Context, *
 }
 func (UnimplementedAuditServiceServer) ListCallRecord(context.Context, *ListCallRecordRequest) (*ListCallRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCallRecord not implemented")
+}
+func (UnimplementedAuditServiceServer) GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReviewReport not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -304,6 +326,24 @@ func _AuditService_ListCallRecord_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_GetReviewReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReviewReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetReviewReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetReviewReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetReviewReport(ctx, req.(*GetReviewReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -334,6 +374,10 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCallRecord",
 			Handler:    _AuditService_ListCallRecord_Handler,
+		},
+		{
+			MethodName: "GetReviewReport",
+			Handler:    _AuditService_GetReviewReport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -483,10 +483,13 @@ type RosterEntry struct {
 	Stale bool `protobuf:"varint,5,opt,name=stale,proto3" json:"stale,omitempty"`
 	// The chair's ruling on the current declaration, if any.
 	Clearance *Clearance `protobuf:"bytes,6,opt,name=clearance,proto3" json:"clearance,omitempty"`
-	// True when the participant has a ballot on record.
-	Voted         bool `protobuf:"varint,7,opt,name=voted,proto3" json:"voted,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// True when the participant has a ballot (vote) or a position (consensus call) on record.
+	Voted bool `protobuf:"varint,7,opt,name=voted,proto3" json:"voted,omitempty"`
+	// Organisations in the participant's current SOI that match the call's affected parties (compared
+	// ignoring case and punctuation).
+	AffectedPartyMatches []string `protobuf:"bytes,8,rep,name=affected_party_matches,json=affectedPartyMatches,proto3" json:"affected_party_matches,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RosterEntry) Reset() {
@@ -566,6 +569,13 @@ func (x *RosterEntry) GetVoted() bool {
 		return x.Voted
 	}
 	return false
+}
+
+func (x *RosterEntry) GetAffectedPartyMatches() []string {
+	if x != nil {
+		return x.AffectedPartyMatches
+	}
+	return nil
 }
 
 type GetCallRosterResponse struct {
@@ -1015,6 +1025,764 @@ func (x *CastBallotResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+type StatePositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call     string   `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Position Position `protobuf:"varint,2,opt,name=position,proto3,enum=candor.v1.Position" json:"position,omitempty"`
+	// Required for OPPOSE. Up to 4000 characters.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatePositionRequest) Reset() {
+	*x = StatePositionRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatePositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatePositionRequest) ProtoMessage() {}
+
+func (x *StatePositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatePositionRequest.ProtoReflect.Descriptor instead.
+func (*StatePositionRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StatePositionRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *StatePositionRequest) GetPosition() Position {
+	if x != nil {
+		return x.Position
+	}
+	return Position_POSITION_UNSPECIFIED
+}
+
+func (x *StatePositionRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type StatePositionResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	PositionStatement *PositionStatement     `protobuf:"bytes,1,opt,name=position_statement,json=positionStatement,proto3" json:"position_statement,omitempty"`
+	Receipt           *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StatePositionResponse) Reset() {
+	*x = StatePositionResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatePositionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatePositionResponse) ProtoMessage() {}
+
+func (x *StatePositionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatePositionResponse.ProtoReflect.Descriptor instead.
+func (*StatePositionResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StatePositionResponse) GetPositionStatement() *PositionStatement {
+	if x != nil {
+		return x.PositionStatement
+	}
+	return nil
+}
+
+func (x *StatePositionResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type ProposeDesignationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call  string         `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Level ConsensusLevel `protobuf:"varint,2,opt,name=level,proto3,enum=candor.v1.ConsensusLevel" json:"level,omitempty"`
+	// 1 to 4000 characters.
+	Rationale string `protobuf:"bytes,3,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	// How long members may object, in seconds: 0 means 7 days; at most 90 days.
+	ObjectionWindowSeconds int64 `protobuf:"varint,4,opt,name=objection_window_seconds,json=objectionWindowSeconds,proto3" json:"objection_window_seconds,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ProposeDesignationRequest) Reset() {
+	*x = ProposeDesignationRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeDesignationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeDesignationRequest) ProtoMessage() {}
+
+func (x *ProposeDesignationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeDesignationRequest.ProtoReflect.Descriptor instead.
+func (*ProposeDesignationRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ProposeDesignationRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ProposeDesignationRequest) GetLevel() ConsensusLevel {
+	if x != nil {
+		return x.Level
+	}
+	return ConsensusLevel_CONSENSUS_LEVEL_UNSPECIFIED
+}
+
+func (x *ProposeDesignationRequest) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *ProposeDesignationRequest) GetObjectionWindowSeconds() int64 {
+	if x != nil {
+		return x.ObjectionWindowSeconds
+	}
+	return 0
+}
+
+type ProposeDesignationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Receipt       *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeDesignationResponse) Reset() {
+	*x = ProposeDesignationResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeDesignationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeDesignationResponse) ProtoMessage() {}
+
+func (x *ProposeDesignationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeDesignationResponse.ProtoReflect.Descriptor instead.
+func (*ProposeDesignationResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ProposeDesignationResponse) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *ProposeDesignationResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type ObjectToDesignationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// 1 to 4000 characters.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectToDesignationRequest) Reset() {
+	*x = ObjectToDesignationRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectToDesignationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectToDesignationRequest) ProtoMessage() {}
+
+func (x *ObjectToDesignationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectToDesignationRequest.ProtoReflect.Descriptor instead.
+func (*ObjectToDesignationRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ObjectToDesignationRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ObjectToDesignationRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ObjectToDesignationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Objection     *Objection             `protobuf:"bytes,1,opt,name=objection,proto3" json:"objection,omitempty"`
+	Receipt       *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectToDesignationResponse) Reset() {
+	*x = ObjectToDesignationResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectToDesignationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectToDesignationResponse) ProtoMessage() {}
+
+func (x *ObjectToDesignationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectToDesignationResponse.ProtoReflect.Descriptor instead.
+func (*ObjectToDesignationResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ObjectToDesignationResponse) GetObjection() *Objection {
+	if x != nil {
+		return x.Objection
+	}
+	return nil
+}
+
+func (x *ObjectToDesignationResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type FinalizeDesignationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call          string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinalizeDesignationRequest) Reset() {
+	*x = FinalizeDesignationRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinalizeDesignationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinalizeDesignationRequest) ProtoMessage() {}
+
+func (x *FinalizeDesignationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinalizeDesignationRequest.ProtoReflect.Descriptor instead.
+func (*FinalizeDesignationRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *FinalizeDesignationRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+type FinalizeDesignationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Receipt       *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinalizeDesignationResponse) Reset() {
+	*x = FinalizeDesignationResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinalizeDesignationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinalizeDesignationResponse) ProtoMessage() {}
+
+func (x *FinalizeDesignationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinalizeDesignationResponse.ProtoReflect.Descriptor instead.
+func (*FinalizeDesignationResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *FinalizeDesignationResponse) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *FinalizeDesignationResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type AppealDesignationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// 1 to 4000 characters.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppealDesignationRequest) Reset() {
+	*x = AppealDesignationRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppealDesignationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppealDesignationRequest) ProtoMessage() {}
+
+func (x *AppealDesignationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppealDesignationRequest.ProtoReflect.Descriptor instead.
+func (*AppealDesignationRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AppealDesignationRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *AppealDesignationRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AppealDesignationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appeal        *Appeal                `protobuf:"bytes,1,opt,name=appeal,proto3" json:"appeal,omitempty"`
+	Receipt       *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppealDesignationResponse) Reset() {
+	*x = AppealDesignationResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppealDesignationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppealDesignationResponse) ProtoMessage() {}
+
+func (x *AppealDesignationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppealDesignationResponse.ProtoReflect.Descriptor instead.
+func (*AppealDesignationResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AppealDesignationResponse) GetAppeal() *Appeal {
+	if x != nil {
+		return x.Appeal
+	}
+	return nil
+}
+
+func (x *AppealDesignationResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type FileMinorityStatementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// 1 to 20000 characters.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// "participants/{participant}" each; up to 100.
+	Cosigners     []string `protobuf:"bytes,3,rep,name=cosigners,proto3" json:"cosigners,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileMinorityStatementRequest) Reset() {
+	*x = FileMinorityStatementRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileMinorityStatementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileMinorityStatementRequest) ProtoMessage() {}
+
+func (x *FileMinorityStatementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileMinorityStatementRequest.ProtoReflect.Descriptor instead.
+func (*FileMinorityStatementRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *FileMinorityStatementRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *FileMinorityStatementRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *FileMinorityStatementRequest) GetCosigners() []string {
+	if x != nil {
+		return x.Cosigners
+	}
+	return nil
+}
+
+type FileMinorityStatementResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	MinorityStatement *MinorityStatement     `protobuf:"bytes,1,opt,name=minority_statement,json=minorityStatement,proto3" json:"minority_statement,omitempty"`
+	Receipt           *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *FileMinorityStatementResponse) Reset() {
+	*x = FileMinorityStatementResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileMinorityStatementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileMinorityStatementResponse) ProtoMessage() {}
+
+func (x *FileMinorityStatementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileMinorityStatementResponse.ProtoReflect.Descriptor instead.
+func (*FileMinorityStatementResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *FileMinorityStatementResponse) GetMinorityStatement() *MinorityStatement {
+	if x != nil {
+		return x.MinorityStatement
+	}
+	return nil
+}
+
+func (x *FileMinorityStatementResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type SignMinorityStatementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}/minorityStatements/{statement}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMinorityStatementRequest) Reset() {
+	*x = SignMinorityStatementRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMinorityStatementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMinorityStatementRequest) ProtoMessage() {}
+
+func (x *SignMinorityStatementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMinorityStatementRequest.ProtoReflect.Descriptor instead.
+func (*SignMinorityStatementRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SignMinorityStatementRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type SignMinorityStatementResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	MinorityStatement *MinorityStatement     `protobuf:"bytes,1,opt,name=minority_statement,json=minorityStatement,proto3" json:"minority_statement,omitempty"`
+	Receipt           *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SignMinorityStatementResponse) Reset() {
+	*x = SignMinorityStatementResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMinorityStatementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMinorityStatementResponse) ProtoMessage() {}
+
+func (x *SignMinorityStatementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMinorityStatementResponse.ProtoReflect.Descriptor instead.
+func (*SignMinorityStatementResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SignMinorityStatementResponse) GetMinorityStatement() *MinorityStatement {
+	if x != nil {
+		return x.MinorityStatement
+	}
+	return nil
+}
+
+func (x *SignMinorityStatementResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 var File_candor_v1_call_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_call_service_proto_rawDesc = "" +
@@ -1044,7 +1812,7 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"*\n" +
 	"\x14GetCallRosterRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xcf\x02\n" +
 	"\vRosterEntry\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12+\n" +
@@ -1052,7 +1820,8 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\vdeclaration\x18\x04 \x01(\v2\x16.candor.v1.DeclarationR\vdeclaration\x12\x14\n" +
 	"\x05stale\x18\x05 \x01(\bR\x05stale\x122\n" +
 	"\tclearance\x18\x06 \x01(\v2\x14.candor.v1.ClearanceR\tclearance\x12\x14\n" +
-	"\x05voted\x18\a \x01(\bR\x05voted\"I\n" +
+	"\x05voted\x18\a \x01(\bR\x05voted\x124\n" +
+	"\x16affected_party_matches\x18\b \x03(\tR\x14affectedPartyMatches\"I\n" +
 	"\x15GetCallRosterResponse\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"\xbc\x02\n" +
 	"\x16FileDeclarationRequest\x12\x12\n" +
@@ -1080,7 +1849,52 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x06option\x18\x02 \x01(\tR\x06option\"m\n" +
 	"\x12CastBallotResponse\x12)\n" +
 	"\x06ballot\x18\x01 \x01(\v2\x11.candor.v1.BallotR\x06ballot\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xfa\x04\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"u\n" +
+	"\x14StatePositionRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12/\n" +
+	"\bposition\x18\x02 \x01(\x0e2\x13.candor.v1.PositionR\bposition\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"\x92\x01\n" +
+	"\x15StatePositionResponse\x12K\n" +
+	"\x12position_statement\x18\x01 \x01(\v2\x1c.candor.v1.PositionStatementR\x11positionStatement\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"\xb8\x01\n" +
+	"\x19ProposeDesignationRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12/\n" +
+	"\x05level\x18\x02 \x01(\x0e2\x19.candor.v1.ConsensusLevelR\x05level\x12\x1c\n" +
+	"\trationale\x18\x03 \x01(\tR\trationale\x128\n" +
+	"\x18objection_window_seconds\x18\x04 \x01(\x03R\x16objectionWindowSeconds\"o\n" +
+	"\x1aProposeDesignationResponse\x12#\n" +
+	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"H\n" +
+	"\x1aObjectToDesignationRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x7f\n" +
+	"\x1bObjectToDesignationResponse\x122\n" +
+	"\tobjection\x18\x01 \x01(\v2\x14.candor.v1.ObjectionR\tobjection\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"0\n" +
+	"\x1aFinalizeDesignationRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\"p\n" +
+	"\x1bFinalizeDesignationResponse\x12#\n" +
+	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"F\n" +
+	"\x18AppealDesignationRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"t\n" +
+	"\x19AppealDesignationResponse\x12)\n" +
+	"\x06appeal\x18\x01 \x01(\v2\x11.candor.v1.AppealR\x06appeal\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"d\n" +
+	"\x1cFileMinorityStatementRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +
+	"\tcosigners\x18\x03 \x03(\tR\tcosigners\"\x9a\x01\n" +
+	"\x1dFileMinorityStatementResponse\x12K\n" +
+	"\x12minority_statement\x18\x01 \x01(\v2\x1c.candor.v1.MinorityStatementR\x11minorityStatement\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"2\n" +
+	"\x1cSignMinorityStatementRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9a\x01\n" +
+	"\x1dSignMinorityStatementResponse\x12K\n" +
+	"\x12minority_statement\x18\x01 \x01(\v2\x1c.candor.v1.MinorityStatementR\x11minorityStatement\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xb5\n" +
+	"\n" +
 	"\vCallService\x12C\n" +
 	"\bOpenCall\x12\x1a.candor.v1.OpenCallRequest\x1a\x1b.candor.v1.OpenCallResponse\x12@\n" +
 	"\aGetCall\x12\x19.candor.v1.GetCallRequest\x1a\x1a.candor.v1.GetCallResponse\x12F\n" +
@@ -1090,7 +1904,14 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x0fFileDeclaration\x12!.candor.v1.FileDeclarationRequest\x1a\".candor.v1.FileDeclarationResponse\x12[\n" +
 	"\x10ClearDeclaration\x12\".candor.v1.ClearDeclarationRequest\x1a#.candor.v1.ClearDeclarationResponse\x12I\n" +
 	"\n" +
-	"CastBallot\x12\x1c.candor.v1.CastBallotRequest\x1a\x1d.candor.v1.CastBallotResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"CastBallot\x12\x1c.candor.v1.CastBallotRequest\x1a\x1d.candor.v1.CastBallotResponse\x12R\n" +
+	"\rStatePosition\x12\x1f.candor.v1.StatePositionRequest\x1a .candor.v1.StatePositionResponse\x12a\n" +
+	"\x12ProposeDesignation\x12$.candor.v1.ProposeDesignationRequest\x1a%.candor.v1.ProposeDesignationResponse\x12d\n" +
+	"\x13ObjectToDesignation\x12%.candor.v1.ObjectToDesignationRequest\x1a&.candor.v1.ObjectToDesignationResponse\x12d\n" +
+	"\x13FinalizeDesignation\x12%.candor.v1.FinalizeDesignationRequest\x1a&.candor.v1.FinalizeDesignationResponse\x12^\n" +
+	"\x11AppealDesignation\x12#.candor.v1.AppealDesignationRequest\x1a$.candor.v1.AppealDesignationResponse\x12j\n" +
+	"\x15FileMinorityStatement\x12'.candor.v1.FileMinorityStatementRequest\x1a(.candor.v1.FileMinorityStatementResponse\x12j\n" +
+	"\x15SignMinorityStatement\x12'.candor.v1.SignMinorityStatementRequest\x1a(.candor.v1.SignMinorityStatementResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_call_service_proto_rawDescOnce sync.Once
@@ -1104,77 +1925,127 @@ func file_candor_v1_call_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_call_service_proto_rawDescData
 }
 
-var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_candor_v1_call_service_proto_goTypes = []any{
-	(*OpenCallRequest)(nil),          // 0: candor.v1.OpenCallRequest
-	(*OpenCallResponse)(nil),         // 1: candor.v1.OpenCallResponse
-	(*GetCallRequest)(nil),           // 2: candor.v1.GetCallRequest
-	(*GetCallResponse)(nil),          // 3: candor.v1.GetCallResponse
-	(*ListCallsRequest)(nil),         // 4: candor.v1.ListCallsRequest
-	(*ListCallsResponse)(nil),        // 5: candor.v1.ListCallsResponse
-	(*CloseCallRequest)(nil),         // 6: candor.v1.CloseCallRequest
-	(*CloseCallResponse)(nil),        // 7: candor.v1.CloseCallResponse
-	(*GetCallRosterRequest)(nil),     // 8: candor.v1.GetCallRosterRequest
-	(*RosterEntry)(nil),              // 9: candor.v1.RosterEntry
-	(*GetCallRosterResponse)(nil),    // 10: candor.v1.GetCallRosterResponse
-	(*FileDeclarationRequest)(nil),   // 11: candor.v1.FileDeclarationRequest
-	(*FileDeclarationResponse)(nil),  // 12: candor.v1.FileDeclarationResponse
-	(*ClearDeclarationRequest)(nil),  // 13: candor.v1.ClearDeclarationRequest
-	(*ClearDeclarationResponse)(nil), // 14: candor.v1.ClearDeclarationResponse
-	(*CastBallotRequest)(nil),        // 15: candor.v1.CastBallotRequest
-	(*CastBallotResponse)(nil),       // 16: candor.v1.CastBallotResponse
-	(*Call)(nil),                     // 17: candor.v1.Call
-	(*Receipt)(nil),                  // 18: candor.v1.Receipt
-	(*Declaration)(nil),              // 19: candor.v1.Declaration
-	(*Clearance)(nil),                // 20: candor.v1.Clearance
-	(*StatementOfInterest)(nil),      // 21: candor.v1.StatementOfInterest
-	(ConflictLevel)(0),               // 22: candor.v1.ConflictLevel
-	(Intent)(0),                      // 23: candor.v1.Intent
-	(ClearanceDecision)(0),           // 24: candor.v1.ClearanceDecision
-	(*Ballot)(nil),                   // 25: candor.v1.Ballot
+	(*OpenCallRequest)(nil),               // 0: candor.v1.OpenCallRequest
+	(*OpenCallResponse)(nil),              // 1: candor.v1.OpenCallResponse
+	(*GetCallRequest)(nil),                // 2: candor.v1.GetCallRequest
+	(*GetCallResponse)(nil),               // 3: candor.v1.GetCallResponse
+	(*ListCallsRequest)(nil),              // 4: candor.v1.ListCallsRequest
+	(*ListCallsResponse)(nil),             // 5: candor.v1.ListCallsResponse
+	(*CloseCallRequest)(nil),              // 6: candor.v1.CloseCallRequest
+	(*CloseCallResponse)(nil),             // 7: candor.v1.CloseCallResponse
+	(*GetCallRosterRequest)(nil),          // 8: candor.v1.GetCallRosterRequest
+	(*RosterEntry)(nil),                   // 9: candor.v1.RosterEntry
+	(*GetCallRosterResponse)(nil),         // 10: candor.v1.GetCallRosterResponse
+	(*FileDeclarationRequest)(nil),        // 11: candor.v1.FileDeclarationRequest
+	(*FileDeclarationResponse)(nil),       // 12: candor.v1.FileDeclarationResponse
+	(*ClearDeclarationRequest)(nil),       // 13: candor.v1.ClearDeclarationRequest
+	(*ClearDeclarationResponse)(nil),      // 14: candor.v1.ClearDeclarationResponse
+	(*CastBallotRequest)(nil),             // 15: candor.v1.CastBallotRequest
+	(*CastBallotResponse)(nil),            // 16: candor.v1.CastBallotResponse
+	(*StatePositionRequest)(nil),          // 17: candor.v1.StatePositionRequest
+	(*StatePositionResponse)(nil),         // 18: candor.v1.StatePositionResponse
+	(*ProposeDesignationRequest)(nil),     // 19: candor.v1.ProposeDesignationRequest
+	(*ProposeDesignationResponse)(nil),    // 20: candor.v1.ProposeDesignationResponse
+	(*ObjectToDesignationRequest)(nil),    // 21: candor.v1.ObjectToDesignationRequest
+	(*ObjectToDesignationResponse)(nil),   // 22: candor.v1.ObjectToDesignationResponse
+	(*FinalizeDesignationRequest)(nil),    // 23: candor.v1.FinalizeDesignationRequest
+	(*FinalizeDesignationResponse)(nil),   // 24: candor.v1.FinalizeDesignationResponse
+	(*AppealDesignationRequest)(nil),      // 25: candor.v1.AppealDesignationRequest
+	(*AppealDesignationResponse)(nil),     // 26: candor.v1.AppealDesignationResponse
+	(*FileMinorityStatementRequest)(nil),  // 27: candor.v1.FileMinorityStatementRequest
+	(*FileMinorityStatementResponse)(nil), // 28: candor.v1.FileMinorityStatementResponse
+	(*SignMinorityStatementRequest)(nil),  // 29: candor.v1.SignMinorityStatementRequest
+	(*SignMinorityStatementResponse)(nil), // 30: candor.v1.SignMinorityStatementResponse
+	(*Call)(nil),                          // 31: candor.v1.Call
+	(*Receipt)(nil),                       // 32: candor.v1.Receipt
+	(*Declaration)(nil),                   // 33: candor.v1.Declaration
+	(*Clearance)(nil),                     // 34: candor.v1.Clearance
+	(*StatementOfInterest)(nil),           // 35: candor.v1.StatementOfInterest
+	(ConflictLevel)(0),                    // 36: candor.v1.ConflictLevel
+	(Intent)(0),                           // 37: candor.v1.Intent
+	(ClearanceDecision)(0),                // 38: candor.v1.ClearanceDecision
+	(*Ballot)(nil),                        // 39: candor.v1.Ballot
+	(Position)(0),                         // 40: candor.v1.Position
+	(*PositionStatement)(nil),             // 41: candor.v1.PositionStatement
+	(ConsensusLevel)(0),                   // 42: candor.v1.ConsensusLevel
+	(*Objection)(nil),                     // 43: candor.v1.Objection
+	(*Appeal)(nil),                        // 44: candor.v1.Appeal
+	(*MinorityStatement)(nil),             // 45: candor.v1.MinorityStatement
 }
 var file_candor_v1_call_service_proto_depIdxs = []int32{
-	17, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
-	17, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
-	18, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
-	17, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
-	17, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
-	17, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
-	18, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
-	19, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
-	20, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
+	31, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
+	31, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
+	32, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
+	31, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
+	31, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
+	31, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
+	32, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
+	33, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
+	34, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
 	9,  // 9: candor.v1.GetCallRosterResponse.entries:type_name -> candor.v1.RosterEntry
-	21, // 10: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
-	22, // 11: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
-	23, // 12: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
-	19, // 13: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
-	18, // 14: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	24, // 15: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
-	20, // 16: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
-	18, // 17: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	25, // 18: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
-	18, // 19: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
-	0,  // 20: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
-	2,  // 21: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
-	4,  // 22: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
-	6,  // 23: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
-	8,  // 24: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
-	11, // 25: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
-	13, // 26: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
-	15, // 27: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
-	1,  // 28: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
-	3,  // 29: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
-	5,  // 30: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
-	7,  // 31: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
-	10, // 32: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
-	12, // 33: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
-	14, // 34: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
-	16, // 35: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
-	28, // [28:36] is the sub-list for method output_type
-	20, // [20:28] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	35, // 10: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
+	36, // 11: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
+	37, // 12: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
+	33, // 13: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
+	32, // 14: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	38, // 15: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
+	34, // 16: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
+	32, // 17: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	39, // 18: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
+	32, // 19: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
+	40, // 20: candor.v1.StatePositionRequest.position:type_name -> candor.v1.Position
+	41, // 21: candor.v1.StatePositionResponse.position_statement:type_name -> candor.v1.PositionStatement
+	32, // 22: candor.v1.StatePositionResponse.receipt:type_name -> candor.v1.Receipt
+	42, // 23: candor.v1.ProposeDesignationRequest.level:type_name -> candor.v1.ConsensusLevel
+	31, // 24: candor.v1.ProposeDesignationResponse.call:type_name -> candor.v1.Call
+	32, // 25: candor.v1.ProposeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	43, // 26: candor.v1.ObjectToDesignationResponse.objection:type_name -> candor.v1.Objection
+	32, // 27: candor.v1.ObjectToDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	31, // 28: candor.v1.FinalizeDesignationResponse.call:type_name -> candor.v1.Call
+	32, // 29: candor.v1.FinalizeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	44, // 30: candor.v1.AppealDesignationResponse.appeal:type_name -> candor.v1.Appeal
+	32, // 31: candor.v1.AppealDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	45, // 32: candor.v1.FileMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	32, // 33: candor.v1.FileMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	45, // 34: candor.v1.SignMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	32, // 35: candor.v1.SignMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	0,  // 36: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
+	2,  // 37: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
+	4,  // 38: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
+	6,  // 39: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
+	8,  // 40: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
+	11, // 41: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
+	13, // 42: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
+	15, // 43: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
+	17, // 44: candor.v1.CallService.StatePosition:input_type -> candor.v1.StatePositionRequest
+	19, // 45: candor.v1.CallService.ProposeDesignation:input_type -> candor.v1.ProposeDesignationRequest
+	21, // 46: candor.v1.CallService.ObjectToDesignation:input_type -> candor.v1.ObjectToDesignationRequest
+	23, // 47: candor.v1.CallService.FinalizeDesignation:input_type -> candor.v1.FinalizeDesignationRequest
+	25, // 48: candor.v1.CallService.AppealDesignation:input_type -> candor.v1.AppealDesignationRequest
+	27, // 49: candor.v1.CallService.FileMinorityStatement:input_type -> candor.v1.FileMinorityStatementRequest
+	29, // 50: candor.v1.CallService.SignMinorityStatement:input_type -> candor.v1.SignMinorityStatementRequest
+	1,  // 51: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
+	3,  // 52: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
+	5,  // 53: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
+	7,  // 54: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
+	10, // 55: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
+	12, // 56: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
+	14, // 57: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
+	16, // 58: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
+	18, // 59: candor.v1.CallService.StatePosition:output_type -> candor.v1.StatePositionResponse
+	20, // 60: candor.v1.CallService.ProposeDesignation:output_type -> candor.v1.ProposeDesignationResponse
+	22, // 61: candor.v1.CallService.ObjectToDesignation:output_type -> candor.v1.ObjectToDesignationResponse
+	24, // 62: candor.v1.CallService.FinalizeDesignation:output_type -> candor.v1.FinalizeDesignationResponse
+	26, // 63: candor.v1.CallService.AppealDesignation:output_type -> candor.v1.AppealDesignationResponse
+	28, // 64: candor.v1.CallService.FileMinorityStatement:output_type -> candor.v1.FileMinorityStatementResponse
+	30, // 65: candor.v1.CallService.SignMinorityStatement:output_type -> candor.v1.SignMinorityStatementResponse
+	51, // [51:66] is the sub-list for method output_type
+	36, // [36:51] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_call_service_proto_init() }
@@ -1193,7 +2064,7 @@ func file_candor_v1_call_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_call_service_proto_rawDesc), len(file_candor_v1_call_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

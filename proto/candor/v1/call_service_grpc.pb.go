@@ -19,14 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CallService_OpenCall_FullMethodName         = "/candor.v1.CallService/OpenCall"
-	CallService_GetCall_FullMethodName          = "/candor.v1.CallService/GetCall"
-	CallService_ListCalls_FullMethodName        = "/candor.v1.CallService/ListCalls"
-	CallService_CloseCall_FullMethodName        = "/candor.v1.CallService/CloseCall"
-	CallService_GetCallRoster_FullMethodName    = "/candor.v1.CallService/GetCallRoster"
-	CallService_FileDeclaration_FullMethodName  = "/candor.v1.CallService/FileDeclaration"
-	CallService_ClearDeclaration_FullMethodName = "/candor.v1.CallService/ClearDeclaration"
-	CallService_CastBallot_FullMethodName       = "/candor.v1.CallService/CastBallot"
+	CallService_OpenCall_FullMethodName              = "/candor.v1.CallService/OpenCall"
+	CallService_GetCall_FullMethodName               = "/candor.v1.CallService/GetCall"
+	CallService_ListCalls_FullMethodName             = "/candor.v1.CallService/ListCalls"
+	CallService_CloseCall_FullMethodName             = "/candor.v1.CallService/CloseCall"
+	CallService_GetCallRoster_FullMethodName         = "/candor.v1.CallService/GetCallRoster"
+	CallService_FileDeclaration_FullMethodName       = "/candor.v1.CallService/FileDeclaration"
+	CallService_ClearDeclaration_FullMethodName      = "/candor.v1.CallService/ClearDeclaration"
+	CallService_CastBallot_FullMethodName            = "/candor.v1.CallService/CastBallot"
+	CallService_StatePosition_FullMethodName         = "/candor.v1.CallService/StatePosition"
+	CallService_ProposeDesignation_FullMethodName    = "/candor.v1.CallService/ProposeDesignation"
+	CallService_ObjectToDesignation_FullMethodName   = "/candor.v1.CallService/ObjectToDesignation"
+	CallService_FinalizeDesignation_FullMethodName   = "/candor.v1.CallService/FinalizeDesignation"
+	CallService_AppealDesignation_FullMethodName     = "/candor.v1.CallService/AppealDesignation"
+	CallService_FileMinorityStatement_FullMethodName = "/candor.v1.CallService/FileMinorityStatement"
+	CallService_SignMinorityStatement_FullMethodName = "/candor.v1.CallService/SignMinorityStatement"
 )
 
 // CallServiceClient is the client API for CallService service.
@@ -53,6 +60,23 @@ type CallServiceClient interface {
 	// CastBallot records the caller's ballot. Refused unless the caller has a current declaration for this
 	// open call that the conflict policy allows.
 	CastBallot(ctx context.Context, in *CastBallotRequest, opts ...grpc.CallOption) (*CastBallotResponse, error)
+	// StatePosition records the caller's position in a consensus call, under the same declaration
+	// rules as a ballot.
+	StatePosition(ctx context.Context, in *StatePositionRequest, opts ...grpc.CallOption) (*StatePositionResponse, error)
+	// ProposeDesignation proposes (or revises) the consensus level of a closed consensus call and opens
+	// an objection window. Chair only.
+	ProposeDesignation(ctx context.Context, in *ProposeDesignationRequest, opts ...grpc.CallOption) (*ProposeDesignationResponse, error)
+	// ObjectToDesignation objects to the current proposal, within its window. Eligible participants.
+	ObjectToDesignation(ctx context.Context, in *ObjectToDesignationRequest, opts ...grpc.CallOption) (*ObjectToDesignationResponse, error)
+	// FinalizeDesignation makes the current proposal final once its objection window has passed. Chair only.
+	FinalizeDesignation(ctx context.Context, in *FinalizeDesignationRequest, opts ...grpc.CallOption) (*FinalizeDesignationResponse, error)
+	// AppealDesignation files an appeal of the final designation. Eligible participants.
+	AppealDesignation(ctx context.Context, in *AppealDesignationRequest, opts ...grpc.CallOption) (*AppealDesignationResponse, error)
+	// FileMinorityStatement attaches a minority statement to a consensus call. The author and every named
+	// co-signer must have stated a position.
+	FileMinorityStatement(ctx context.Context, in *FileMinorityStatementRequest, opts ...grpc.CallOption) (*FileMinorityStatementResponse, error)
+	// SignMinorityStatement confirms the caller as a co-signer of a minority statement.
+	SignMinorityStatement(ctx context.Context, in *SignMinorityStatementRequest, opts ...grpc.CallOption) (*SignMinorityStatementResponse, error)
 }
 
 type callServiceClient struct {
@@ -143,6 +167,76 @@ func (c *callServiceClient) CastBallot(ctx context.Context, in *CastBallotReques
 	return out, nil
 }
 
+func (c *callServiceClient) StatePosition(ctx context.Context, in *StatePositionRequest, opts ...grpc.CallOption) (*StatePositionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatePositionResponse)
+	err := c.cc.Invoke(ctx, CallService_StatePosition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) ProposeDesignation(ctx context.Context, in *ProposeDesignationRequest, opts ...grpc.CallOption) (*ProposeDesignationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProposeDesignationResponse)
+	err := c.cc.Invoke(ctx, CallService_ProposeDesignation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) ObjectToDesignation(ctx context.Context, in *ObjectToDesignationRequest, opts ...grpc.CallOption) (*ObjectToDesignationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ObjectToDesignationResponse)
+	err := c.cc.Invoke(ctx, CallService_ObjectToDesignation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) FinalizeDesignation(ctx context.Context, in *FinalizeDesignationRequest, opts ...grpc.CallOption) (*FinalizeDesignationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FinalizeDesignationResponse)
+	err := c.cc.Invoke(ctx, CallService_FinalizeDesignation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) AppealDesignation(ctx context.Context, in *AppealDesignationRequest, opts ...grpc.CallOption) (*AppealDesignationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AppealDesignationResponse)
+	err := c.cc.Invoke(ctx, CallService_AppealDesignation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) FileMinorityStatement(ctx context.Context, in *FileMinorityStatementRequest, opts ...grpc.CallOption) (*FileMinorityStatementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FileMinorityStatementResponse)
+	err := c.cc.Invoke(ctx, CallService_FileMinorityStatement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) SignMinorityStatement(ctx context.Context, in *SignMinorityStatementRequest, opts ...grpc.CallOption) (*SignMinorityStatementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignMinorityStatementResponse)
+	err := c.cc.Invoke(ctx, CallService_SignMinorityStatement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CallServiceServer is the server API for CallService service.
 // All implementations must embed UnimplementedCallServiceServer
 // for forward compatibility.
@@ -167,6 +261,23 @@ type CallServiceServer interface {
 	// CastBallot records the caller's ballot. Refused unless the caller has a current declaration for this
 	// open call that the conflict policy allows.
 	CastBallot(context.Context, *CastBallotRequest) (*CastBallotResponse, error)
+	// StatePosition records the caller's position in a consensus call, under the same declaration
+	// rules as a ballot.
+	StatePosition(context.Context, *StatePositionRequest) (*StatePositionResponse, error)
+	// ProposeDesignation proposes (or revises) the consensus level of a closed consensus call and opens
+	// an objection window. Chair only.
+	ProposeDesignation(context.Context, *ProposeDesignationRequest) (*ProposeDesignationResponse, error)
+	// ObjectToDesignation objects to the current proposal, within its window. Eligible participants.
+	ObjectToDesignation(context.Context, *ObjectToDesignationRequest) (*ObjectToDesignationResponse, error)
+	// FinalizeDesignation makes the current proposal final once its objection window has passed. Chair only.
+	FinalizeDesignation(context.Context, *FinalizeDesignationRequest) (*FinalizeDesignationResponse, error)
+	// AppealDesignation files an appeal of the final designation. Eligible participants.
+	AppealDesignation(context.Context, *AppealDesignationRequest) (*AppealDesignationResponse, error)
+	// FileMinorityStatement attaches a minority statement to a consensus call. The author and every named
+	// co-signer must have stated a position.
+	FileMinorityStatement(context.Context, *FileMinorityStatementRequest) (*FileMinorityStatementResponse, error)
+	// SignMinorityStatement confirms the caller as a co-signer of a minority statement.
+	SignMinorityStatement(context.Context, *SignMinorityStatementRequest) (*SignMinorityStatementResponse, error)
 	mustEmbedUnimplementedCallServiceServer()
 }
 
@@ -200,6 +311,27 @@ func (UnimplementedCallServiceServer) ClearDeclaration(context.Context, *ClearDe
 }
 func (UnimplementedCallServiceServer) CastBallot(context.Context, *CastBallotRequest) (*CastBallotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CastBallot not implemented")
+}
+func (UnimplementedCallServiceServer) StatePosition(context.Context, *StatePositionRequest) (*StatePositionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StatePosition not implemented")
+}
+func (UnimplementedCallServiceServer) ProposeDesignation(context.Context, *ProposeDesignationRequest) (*ProposeDesignationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProposeDesignation not implemented")
+}
+func (UnimplementedCallServiceServer) ObjectToDesignation(context.Context, *ObjectToDesignationRequest) (*ObjectToDesignationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ObjectToDesignation not implemented")
+}
+func (UnimplementedCallServiceServer) FinalizeDesignation(context.Context, *FinalizeDesignationRequest) (*FinalizeDesignationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FinalizeDesignation not implemented")
+}
+func (UnimplementedCallServiceServer) AppealDesignation(context.Context, *AppealDesignationRequest) (*AppealDesignationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AppealDesignation not implemented")
+}
+func (UnimplementedCallServiceServer) FileMinorityStatement(context.Context, *FileMinorityStatementRequest) (*FileMinorityStatementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FileMinorityStatement not implemented")
+}
+func (UnimplementedCallServiceServer) SignMinorityStatement(context.Context, *SignMinorityStatementRequest) (*SignMinorityStatementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignMinorityStatement not implemented")
 }
 func (UnimplementedCallServiceServer) mustEmbedUnimplementedCallServiceServer() {}
 func (UnimplementedCallServiceServer) testEmbeddedByValue()                     {}
@@ -366,6 +498,132 @@ func _CallService_CastBallot_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CallService_StatePosition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatePositionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).StatePosition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_StatePosition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).StatePosition(ctx, req.(*StatePositionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_ProposeDesignation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProposeDesignationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).ProposeDesignation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_ProposeDesignation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).ProposeDesignation(ctx, req.(*ProposeDesignationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_ObjectToDesignation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ObjectToDesignationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).ObjectToDesignation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_ObjectToDesignation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).ObjectToDesignation(ctx, req.(*ObjectToDesignationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_FinalizeDesignation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FinalizeDesignationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).FinalizeDesignation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_FinalizeDesignation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).FinalizeDesignation(ctx, req.(*FinalizeDesignationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_AppealDesignation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AppealDesignationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).AppealDesignation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_AppealDesignation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).AppealDesignation(ctx, req.(*AppealDesignationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_FileMinorityStatement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FileMinorityStatementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).FileMinorityStatement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_FileMinorityStatement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).FileMinorityStatement(ctx, req.(*FileMinorityStatementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_SignMinorityStatement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignMinorityStatementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).SignMinorityStatement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_SignMinorityStatement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).SignMinorityStatement(ctx, req.(*SignMinorityStatementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CallService_ServiceDesc is the grpc.ServiceDesc for CallService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -404,6 +662,34 @@ var CallService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CastBallot",
 			Handler:    _CallService_CastBallot_Handler,
+		},
+		{
+			MethodName: "StatePosition",
+			Handler:    _CallService_StatePosition_Handler,
+		},
+		{
+			MethodName: "ProposeDesignation",
+			Handler:    _CallService_ProposeDesignation_Handler,
+		},
+		{
+			MethodName: "ObjectToDesignation",
+			Handler:    _CallService_ObjectToDesignation_Handler,
+		},
+		{
+			MethodName: "FinalizeDesignation",
+			Handler:    _CallService_FinalizeDesignation_Handler,
+		},
+		{
+			MethodName: "AppealDesignation",
+			Handler:    _CallService_AppealDesignation_Handler,
+		},
+		{
+			MethodName: "FileMinorityStatement",
+			Handler:    _CallService_FileMinorityStatement_Handler,
+		},
+		{
+			MethodName: "SignMinorityStatement",
+			Handler:    _CallService_SignMinorityStatement_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

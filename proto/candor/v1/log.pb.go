@@ -47,6 +47,20 @@ const (
 	EntryKind_ENTRY_KIND_BALLOT EntryKind = 9
 	// payload: call, closed, with its result.
 	EntryKind_ENTRY_KIND_CALL_CLOSED EntryKind = 10
+	// payload: position_statement.
+	EntryKind_ENTRY_KIND_POSITION EntryKind = 11
+	// payload: designation (a proposal or revision).
+	EntryKind_ENTRY_KIND_DESIGNATION_PROPOSED EntryKind = 12
+	// payload: objection.
+	EntryKind_ENTRY_KIND_OBJECTION EntryKind = 13
+	// payload: designation (final).
+	EntryKind_ENTRY_KIND_DESIGNATION_FINALIZED EntryKind = 14
+	// payload: appeal.
+	EntryKind_ENTRY_KIND_APPEAL EntryKind = 15
+	// payload: minority_statement, as filed.
+	EntryKind_ENTRY_KIND_MINORITY_STATEMENT_FILED EntryKind = 16
+	// payload: minority_statement, after one more co-signer signed; the actor is the signer.
+	EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED EntryKind = 17
 )
 
 // Enum value maps for EntryKind.
@@ -63,19 +77,33 @@ var (
 		8:  "ENTRY_KIND_CLEARANCE",
 		9:  "ENTRY_KIND_BALLOT",
 		10: "ENTRY_KIND_CALL_CLOSED",
+		11: "ENTRY_KIND_POSITION",
+		12: "ENTRY_KIND_DESIGNATION_PROPOSED",
+		13: "ENTRY_KIND_OBJECTION",
+		14: "ENTRY_KIND_DESIGNATION_FINALIZED",
+		15: "ENTRY_KIND_APPEAL",
+		16: "ENTRY_KIND_MINORITY_STATEMENT_FILED",
+		17: "ENTRY_KIND_MINORITY_STATEMENT_SIGNED",
 	}
 	EntryKind_value = map[string]int32{
-		"ENTRY_KIND_UNSPECIFIED":       0,
-		"ENTRY_KIND_PARTICIPANT_ADDED": 1,
-		"ENTRY_KIND_AUDITOR_GRANTED":   2,
-		"ENTRY_KIND_SOI_VERSION":       3,
-		"ENTRY_KIND_BODY_CREATED":      4,
-		"ENTRY_KIND_MEMBER_ADDED":      5,
-		"ENTRY_KIND_CALL_OPENED":       6,
-		"ENTRY_KIND_DECLARATION":       7,
-		"ENTRY_KIND_CLEARANCE":         8,
-		"ENTRY_KIND_BALLOT":            9,
-		"ENTRY_KIND_CALL_CLOSED":       10,
+		"ENTRY_KIND_UNSPECIFIED":               0,
+		"ENTRY_KIND_PARTICIPANT_ADDED":         1,
+		"ENTRY_KIND_AUDITOR_GRANTED":           2,
+		"ENTRY_KIND_SOI_VERSION":               3,
+		"ENTRY_KIND_BODY_CREATED":              4,
+		"ENTRY_KIND_MEMBER_ADDED":              5,
+		"ENTRY_KIND_CALL_OPENED":               6,
+		"ENTRY_KIND_DECLARATION":               7,
+		"ENTRY_KIND_CLEARANCE":                 8,
+		"ENTRY_KIND_BALLOT":                    9,
+		"ENTRY_KIND_CALL_CLOSED":               10,
+		"ENTRY_KIND_POSITION":                  11,
+		"ENTRY_KIND_DESIGNATION_PROPOSED":      12,
+		"ENTRY_KIND_OBJECTION":                 13,
+		"ENTRY_KIND_DESIGNATION_FINALIZED":     14,
+		"ENTRY_KIND_APPEAL":                    15,
+		"ENTRY_KIND_MINORITY_STATEMENT_FILED":  16,
+		"ENTRY_KIND_MINORITY_STATEMENT_SIGNED": 17,
 	}
 )
 
@@ -121,8 +149,8 @@ type LogEntry struct {
 	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
 	// Who made the change: "participants/{participant}", "admin", or "server" (a deadline closing a call).
 	Actor string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
-	// Resource the entry is about: the participant, body or call name. For declarations, clearances and
-	// ballots, the call; for SOI versions, the participant.
+	// Resource the entry is about: the participant, body or call name. For declarations, clearances,
+	// ballots, positions and the consensus workflow, the call; for SOI versions, the participant.
 	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Types that are valid to be assigned to Payload:
 	//
@@ -134,6 +162,11 @@ type LogEntry struct {
 	//	*LogEntry_Declaration
 	//	*LogEntry_Clearance
 	//	*LogEntry_Ballot
+	//	*LogEntry_PositionStatement
+	//	*LogEntry_Designation
+	//	*LogEntry_Objection
+	//	*LogEntry_Appeal
+	//	*LogEntry_MinorityStatement
 	Payload       isLogEntry_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -283,6 +316,51 @@ func (x *LogEntry) GetBallot() *Ballot {
 	return nil
 }
 
+func (x *LogEntry) GetPositionStatement() *PositionStatement {
+	if x != nil {
+		if x, ok := x.Payload.(*LogEntry_PositionStatement); ok {
+			return x.PositionStatement
+		}
+	}
+	return nil
+}
+
+func (x *LogEntry) GetDesignation() *Designation {
+	if x != nil {
+		if x, ok := x.Payload.(*LogEntry_Designation); ok {
+			return x.Designation
+		}
+	}
+	return nil
+}
+
+func (x *LogEntry) GetObjection() *Objection {
+	if x != nil {
+		if x, ok := x.Payload.(*LogEntry_Objection); ok {
+			return x.Objection
+		}
+	}
+	return nil
+}
+
+func (x *LogEntry) GetAppeal() *Appeal {
+	if x != nil {
+		if x, ok := x.Payload.(*LogEntry_Appeal); ok {
+			return x.Appeal
+		}
+	}
+	return nil
+}
+
+func (x *LogEntry) GetMinorityStatement() *MinorityStatement {
+	if x != nil {
+		if x, ok := x.Payload.(*LogEntry_MinorityStatement); ok {
+			return x.MinorityStatement
+		}
+	}
+	return nil
+}
+
 type isLogEntry_Payload interface {
 	isLogEntry_Payload()
 }
@@ -319,6 +397,26 @@ type LogEntry_Ballot struct {
 	Ballot *Ballot `protobuf:"bytes,17,opt,name=ballot,proto3,oneof"`
 }
 
+type LogEntry_PositionStatement struct {
+	PositionStatement *PositionStatement `protobuf:"bytes,18,opt,name=position_statement,json=positionStatement,proto3,oneof"`
+}
+
+type LogEntry_Designation struct {
+	Designation *Designation `protobuf:"bytes,19,opt,name=designation,proto3,oneof"`
+}
+
+type LogEntry_Objection struct {
+	Objection *Objection `protobuf:"bytes,20,opt,name=objection,proto3,oneof"`
+}
+
+type LogEntry_Appeal struct {
+	Appeal *Appeal `protobuf:"bytes,21,opt,name=appeal,proto3,oneof"`
+}
+
+type LogEntry_MinorityStatement struct {
+	MinorityStatement *MinorityStatement `protobuf:"bytes,22,opt,name=minority_statement,json=minorityStatement,proto3,oneof"`
+}
+
 func (*LogEntry_Participant) isLogEntry_Payload() {}
 
 func (*LogEntry_StatementOfInterest) isLogEntry_Payload() {}
@@ -335,11 +433,21 @@ func (*LogEntry_Clearance) isLogEntry_Payload() {}
 
 func (*LogEntry_Ballot) isLogEntry_Payload() {}
 
+func (*LogEntry_PositionStatement) isLogEntry_Payload() {}
+
+func (*LogEntry_Designation) isLogEntry_Payload() {}
+
+func (*LogEntry_Objection) isLogEntry_Payload() {}
+
+func (*LogEntry_Appeal) isLogEntry_Payload() {}
+
+func (*LogEntry_MinorityStatement) isLogEntry_Payload() {}
+
 var File_candor_v1_log_proto protoreflect.FileDescriptor
 
 const file_candor_v1_log_proto_rawDesc = "" +
 	"\n" +
-	"\x13candor/v1/log.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x04\n" +
+	"\x13candor/v1/log.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\a\n" +
 	"\bLogEntry\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12(\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x14.candor.v1.EntryKindR\x04kind\x12.\n" +
@@ -356,8 +464,13 @@ const file_candor_v1_log_proto_rawDesc = "" +
 	"\x04call\x18\x0e \x01(\v2\x0f.candor.v1.CallH\x00R\x04call\x12:\n" +
 	"\vdeclaration\x18\x0f \x01(\v2\x16.candor.v1.DeclarationH\x00R\vdeclaration\x124\n" +
 	"\tclearance\x18\x10 \x01(\v2\x14.candor.v1.ClearanceH\x00R\tclearance\x12+\n" +
-	"\x06ballot\x18\x11 \x01(\v2\x11.candor.v1.BallotH\x00R\x06ballotB\t\n" +
-	"\apayload*\xc4\x02\n" +
+	"\x06ballot\x18\x11 \x01(\v2\x11.candor.v1.BallotH\x00R\x06ballot\x12M\n" +
+	"\x12position_statement\x18\x12 \x01(\v2\x1c.candor.v1.PositionStatementH\x00R\x11positionStatement\x12:\n" +
+	"\vdesignation\x18\x13 \x01(\v2\x16.candor.v1.DesignationH\x00R\vdesignation\x124\n" +
+	"\tobjection\x18\x14 \x01(\v2\x14.candor.v1.ObjectionH\x00R\tobjection\x12+\n" +
+	"\x06appeal\x18\x15 \x01(\v2\x11.candor.v1.AppealH\x00R\x06appeal\x12M\n" +
+	"\x12minority_statement\x18\x16 \x01(\v2\x1c.candor.v1.MinorityStatementH\x00R\x11minorityStatementB\t\n" +
+	"\apayload*\xac\x04\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cENTRY_KIND_PARTICIPANT_ADDED\x10\x01\x12\x1e\n" +
@@ -370,7 +483,14 @@ const file_candor_v1_log_proto_rawDesc = "" +
 	"\x14ENTRY_KIND_CLEARANCE\x10\b\x12\x15\n" +
 	"\x11ENTRY_KIND_BALLOT\x10\t\x12\x1a\n" +
 	"\x16ENTRY_KIND_CALL_CLOSED\x10\n" +
-	"B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x12\x17\n" +
+	"\x13ENTRY_KIND_POSITION\x10\v\x12#\n" +
+	"\x1fENTRY_KIND_DESIGNATION_PROPOSED\x10\f\x12\x18\n" +
+	"\x14ENTRY_KIND_OBJECTION\x10\r\x12$\n" +
+	" ENTRY_KIND_DESIGNATION_FINALIZED\x10\x0e\x12\x15\n" +
+	"\x11ENTRY_KIND_APPEAL\x10\x0f\x12'\n" +
+	"#ENTRY_KIND_MINORITY_STATEMENT_FILED\x10\x10\x12(\n" +
+	"$ENTRY_KIND_MINORITY_STATEMENT_SIGNED\x10\x11B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_log_proto_rawDescOnce sync.Once
@@ -398,6 +518,11 @@ var file_candor_v1_log_proto_goTypes = []any{
 	(*Declaration)(nil),           // 8: candor.v1.Declaration
 	(*Clearance)(nil),             // 9: candor.v1.Clearance
 	(*Ballot)(nil),                // 10: candor.v1.Ballot
+	(*PositionStatement)(nil),     // 11: candor.v1.PositionStatement
+	(*Designation)(nil),           // 12: candor.v1.Designation
+	(*Objection)(nil),             // 13: candor.v1.Objection
+	(*Appeal)(nil),                // 14: candor.v1.Appeal
+	(*MinorityStatement)(nil),     // 15: candor.v1.MinorityStatement
 }
 var file_candor_v1_log_proto_depIdxs = []int32{
 	0,  // 0: candor.v1.LogEntry.kind:type_name -> candor.v1.EntryKind
@@ -410,11 +535,16 @@ var file_candor_v1_log_proto_depIdxs = []int32{
 	8,  // 7: candor.v1.LogEntry.declaration:type_name -> candor.v1.Declaration
 	9,  // 8: candor.v1.LogEntry.clearance:type_name -> candor.v1.Clearance
 	10, // 9: candor.v1.LogEntry.ballot:type_name -> candor.v1.Ballot
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	11, // 10: candor.v1.LogEntry.position_statement:type_name -> candor.v1.PositionStatement
+	12, // 11: candor.v1.LogEntry.designation:type_name -> candor.v1.Designation
+	13, // 12: candor.v1.LogEntry.objection:type_name -> candor.v1.Objection
+	14, // 13: candor.v1.LogEntry.appeal:type_name -> candor.v1.Appeal
+	15, // 14: candor.v1.LogEntry.minority_statement:type_name -> candor.v1.MinorityStatement
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_log_proto_init() }
@@ -432,6 +562,11 @@ func file_candor_v1_log_proto_init() {
 		(*LogEntry_Declaration)(nil),
 		(*LogEntry_Clearance)(nil),
 		(*LogEntry_Ballot)(nil),
+		(*LogEntry_PositionStatement)(nil),
+		(*LogEntry_Designation)(nil),
+		(*LogEntry_Objection)(nil),
+		(*LogEntry_Appeal)(nil),
+		(*LogEntry_MinorityStatement)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -81,6 +81,9 @@ const (
 	CallKind_CALL_KIND_UNSPECIFIED CallKind = 0
 	// Ballots on options, counted against a quorum and a threshold.
 	CallKind_CALL_KIND_VOTE CallKind = 1
+	// Positions (support, concerns, opposition, abstention), then the chair's designation of the
+	// consensus level on the GNSO scale, open to objection and appeal.
+	CallKind_CALL_KIND_CONSENSUS CallKind = 2
 )
 
 // Enum value maps for CallKind.
@@ -88,10 +91,12 @@ var (
 	CallKind_name = map[int32]string{
 		0: "CALL_KIND_UNSPECIFIED",
 		1: "CALL_KIND_VOTE",
+		2: "CALL_KIND_CONSENSUS",
 	}
 	CallKind_value = map[string]int32{
 		"CALL_KIND_UNSPECIFIED": 0,
 		"CALL_KIND_VOTE":        1,
+		"CALL_KIND_CONSENSUS":   2,
 	}
 )
 
@@ -489,6 +494,123 @@ func (x Outcome) Number() protoreflect.EnumNumber {
 // Deprecated: Use Outcome.Descriptor instead.
 func (Outcome) EnumDescriptor() ([]byte, []int) {
 	return file_candor_v1_resources_proto_rawDescGZIP(), []int{8}
+}
+
+// Position is a participant's stance in a consensus call.
+type Position int32
+
+const (
+	Position_POSITION_UNSPECIFIED           Position = 0
+	Position_POSITION_SUPPORT               Position = 1
+	Position_POSITION_SUPPORT_WITH_CONCERNS Position = 2
+	// Needs a comment.
+	Position_POSITION_OPPOSE  Position = 3
+	Position_POSITION_ABSTAIN Position = 4
+)
+
+// Enum value maps for Position.
+var (
+	Position_name = map[int32]string{
+		0: "POSITION_UNSPECIFIED",
+		1: "POSITION_SUPPORT",
+		2: "POSITION_SUPPORT_WITH_CONCERNS",
+		3: "POSITION_OPPOSE",
+		4: "POSITION_ABSTAIN",
+	}
+	Position_value = map[string]int32{
+		"POSITION_UNSPECIFIED":           0,
+		"POSITION_SUPPORT":               1,
+		"POSITION_SUPPORT_WITH_CONCERNS": 2,
+		"POSITION_OPPOSE":                3,
+		"POSITION_ABSTAIN":               4,
+	}
+)
+
+func (x Position) Enum() *Position {
+	p := new(Position)
+	*p = x
+	return p
+}
+
+func (x Position) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Position) Descriptor() protoreflect.EnumDescriptor {
+	return file_candor_v1_resources_proto_enumTypes[9].Descriptor()
+}
+
+func (Position) Type() protoreflect.EnumType {
+	return &file_candor_v1_resources_proto_enumTypes[9]
+}
+
+func (x Position) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Position.Descriptor instead.
+func (Position) EnumDescriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+// ConsensusLevel is the GNSO Working Group Guidelines (3.6) scale.
+type ConsensusLevel int32
+
+const (
+	ConsensusLevel_CONSENSUS_LEVEL_UNSPECIFIED ConsensusLevel = 0
+	// No minority disagrees: everyone supports.
+	ConsensusLevel_CONSENSUS_LEVEL_FULL_CONSENSUS ConsensusLevel = 1
+	// A small minority disagrees, but most agree.
+	ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS ConsensusLevel = 2
+	// A large part supports, but a significant number do not.
+	ConsensusLevel_CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION ConsensusLevel = 3
+	// No strong support for any position (also called no consensus).
+	ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE ConsensusLevel = 4
+)
+
+// Enum value maps for ConsensusLevel.
+var (
+	ConsensusLevel_name = map[int32]string{
+		0: "CONSENSUS_LEVEL_UNSPECIFIED",
+		1: "CONSENSUS_LEVEL_FULL_CONSENSUS",
+		2: "CONSENSUS_LEVEL_CONSENSUS",
+		3: "CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION",
+		4: "CONSENSUS_LEVEL_DIVERGENCE",
+	}
+	ConsensusLevel_value = map[string]int32{
+		"CONSENSUS_LEVEL_UNSPECIFIED":                           0,
+		"CONSENSUS_LEVEL_FULL_CONSENSUS":                        1,
+		"CONSENSUS_LEVEL_CONSENSUS":                             2,
+		"CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION": 3,
+		"CONSENSUS_LEVEL_DIVERGENCE":                            4,
+	}
+)
+
+func (x ConsensusLevel) Enum() *ConsensusLevel {
+	p := new(ConsensusLevel)
+	*p = x
+	return p
+}
+
+func (x ConsensusLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsensusLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_candor_v1_resources_proto_enumTypes[10].Descriptor()
+}
+
+func (ConsensusLevel) Type() protoreflect.EnumType {
+	return &file_candor_v1_resources_proto_enumTypes[10]
+}
+
+func (x ConsensusLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsensusLevel.Descriptor instead.
+func (ConsensusLevel) EnumDescriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{10}
 }
 
 // Participant is a person who takes part in the work of one or more bodies.
@@ -908,7 +1030,7 @@ func (x *Membership) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// Call is a vote opened by a chair on a matter before a body.
+// Call is a vote or a consensus call opened by a chair on a matter before a body.
 type Call struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: "bodies/{body}/calls/{call}". Output only.
@@ -949,7 +1071,9 @@ type Call struct {
 	// Output only.
 	CloseTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	// Output only: set when the call closes.
-	Result        *Result `protobuf:"bytes,19,opt,name=result,proto3" json:"result,omitempty"`
+	Result *Result `protobuf:"bytes,19,opt,name=result,proto3" json:"result,omitempty"`
+	// Output only: for consensus calls, the designation workflow and the minority statements.
+	Consensus     *ConsensusRecord `protobuf:"bytes,20,opt,name=consensus,proto3" json:"consensus,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1113,6 +1237,13 @@ func (x *Call) GetCloseTime() *timestamppb.Timestamp {
 func (x *Call) GetResult() *Result {
 	if x != nil {
 		return x.Result
+	}
+	return nil
+}
+
+func (x *Call) GetConsensus() *ConsensusRecord {
+	if x != nil {
+		return x.Consensus
 	}
 	return nil
 }
@@ -1571,7 +1702,9 @@ type Result struct {
 	// ballots_counted / (eligible - recusals), in [0, 1].
 	Turnout float64 `protobuf:"fixed64,12,opt,name=turnout,proto3" json:"turnout,omitempty"`
 	// Eligible participants who never filed a declaration.
-	Undeclared    []string `protobuf:"bytes,13,rep,name=undeclared,proto3" json:"undeclared,omitempty"`
+	Undeclared []string `protobuf:"bytes,13,rep,name=undeclared,proto3" json:"undeclared,omitempty"`
+	// The same figures per stakeholder group (the group each participant has in the body).
+	Groups        []*GroupTally `protobuf:"bytes,14,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1697,6 +1830,597 @@ func (x *Result) GetUndeclared() []string {
 	return nil
 }
 
+func (x *Result) GetGroups() []*GroupTally {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// GroupTally is one stakeholder group's part of a result.
+type GroupTally struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	StakeholderGroup string                 `protobuf:"bytes,1,opt,name=stakeholder_group,json=stakeholderGroup,proto3" json:"stakeholder_group,omitempty"`
+	Eligible         int32                  `protobuf:"varint,2,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	Declared         int32                  `protobuf:"varint,3,opt,name=declared,proto3" json:"declared,omitempty"`
+	// Current declarations of POTENTIAL or ACTUAL conflict.
+	Conflicts int32 `protobuf:"varint,4,opt,name=conflicts,proto3" json:"conflicts,omitempty"`
+	Recusals  int32 `protobuf:"varint,5,opt,name=recusals,proto3" json:"recusals,omitempty"`
+	// Counted ballots (votes) or positions (consensus calls) per option or position.
+	Counts        []*OptionCount `protobuf:"bytes,6,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupTally) Reset() {
+	*x = GroupTally{}
+	mi := &file_candor_v1_resources_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupTally) ProtoMessage() {}
+
+func (x *GroupTally) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupTally.ProtoReflect.Descriptor instead.
+func (*GroupTally) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GroupTally) GetStakeholderGroup() string {
+	if x != nil {
+		return x.StakeholderGroup
+	}
+	return ""
+}
+
+func (x *GroupTally) GetEligible() int32 {
+	if x != nil {
+		return x.Eligible
+	}
+	return 0
+}
+
+func (x *GroupTally) GetDeclared() int32 {
+	if x != nil {
+		return x.Declared
+	}
+	return 0
+}
+
+func (x *GroupTally) GetConflicts() int32 {
+	if x != nil {
+		return x.Conflicts
+	}
+	return 0
+}
+
+func (x *GroupTally) GetRecusals() int32 {
+	if x != nil {
+		return x.Recusals
+	}
+	return 0
+}
+
+func (x *GroupTally) GetCounts() []*OptionCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// PositionStatement is a participant's position in a consensus call. The last one before close
+// counts; all stay on record.
+type PositionStatement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: "bodies/{body}/calls/{call}/positions/{position}". Output only.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Output only: the authenticated caller.
+	Participant string   `protobuf:"bytes,2,opt,name=participant,proto3" json:"participant,omitempty"`
+	Position    Position `protobuf:"varint,3,opt,name=position,proto3,enum=candor.v1.Position" json:"position,omitempty"`
+	// Why; required for OPPOSE. Up to 4000 characters.
+	Comment string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The declaration under which it was stated. Output only.
+	Declaration string `protobuf:"bytes,5,opt,name=declaration,proto3" json:"declaration,omitempty"`
+	// Output only.
+	ConflictLevel ConflictLevel `protobuf:"varint,6,opt,name=conflict_level,json=conflictLevel,proto3,enum=candor.v1.ConflictLevel" json:"conflict_level,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only.
+	Supersedes    string `protobuf:"bytes,8,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PositionStatement) Reset() {
+	*x = PositionStatement{}
+	mi := &file_candor_v1_resources_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PositionStatement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PositionStatement) ProtoMessage() {}
+
+func (x *PositionStatement) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PositionStatement.ProtoReflect.Descriptor instead.
+func (*PositionStatement) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PositionStatement) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PositionStatement) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *PositionStatement) GetPosition() Position {
+	if x != nil {
+		return x.Position
+	}
+	return Position_POSITION_UNSPECIFIED
+}
+
+func (x *PositionStatement) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *PositionStatement) GetDeclaration() string {
+	if x != nil {
+		return x.Declaration
+	}
+	return ""
+}
+
+func (x *PositionStatement) GetConflictLevel() ConflictLevel {
+	if x != nil {
+		return x.ConflictLevel
+	}
+	return ConflictLevel_CONFLICT_LEVEL_UNSPECIFIED
+}
+
+func (x *PositionStatement) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *PositionStatement) GetSupersedes() string {
+	if x != nil {
+		return x.Supersedes
+	}
+	return ""
+}
+
+// Designation is a chair's proposed or final consensus level.
+type Designation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the first proposal, then one more per revision.
+	Revision int32          `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Level    ConsensusLevel `protobuf:"varint,2,opt,name=level,proto3,enum=candor.v1.ConsensusLevel" json:"level,omitempty"`
+	// Up to 4000 characters.
+	Rationale  string                 `protobuf:"bytes,3,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	Chair      string                 `protobuf:"bytes,4,opt,name=chair,proto3" json:"chair,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Members may object until then. Output only for the final designation.
+	ObjectionDeadline *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=objection_deadline,json=objectionDeadline,proto3" json:"objection_deadline,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Designation) Reset() {
+	*x = Designation{}
+	mi := &file_candor_v1_resources_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Designation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Designation) ProtoMessage() {}
+
+func (x *Designation) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Designation.ProtoReflect.Descriptor instead.
+func (*Designation) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Designation) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Designation) GetLevel() ConsensusLevel {
+	if x != nil {
+		return x.Level
+	}
+	return ConsensusLevel_CONSENSUS_LEVEL_UNSPECIFIED
+}
+
+func (x *Designation) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *Designation) GetChair() string {
+	if x != nil {
+		return x.Chair
+	}
+	return ""
+}
+
+func (x *Designation) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Designation) GetObjectionDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObjectionDeadline
+	}
+	return nil
+}
+
+// Objection is a member's objection to a proposed designation.
+type Objection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Revision objected to.
+	Revision      int32                  `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Participant   string                 `protobuf:"bytes,2,opt,name=participant,proto3" json:"participant,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Objection) Reset() {
+	*x = Objection{}
+	mi := &file_candor_v1_resources_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Objection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Objection) ProtoMessage() {}
+
+func (x *Objection) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Objection.ProtoReflect.Descriptor instead.
+func (*Objection) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Objection) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Objection) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *Objection) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Objection) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// Appeal is a member's appeal of the final designation; it is on the record and shown with the result.
+type Appeal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Participant   string                 `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Appeal) Reset() {
+	*x = Appeal{}
+	mi := &file_candor_v1_resources_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Appeal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Appeal) ProtoMessage() {}
+
+func (x *Appeal) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Appeal.ProtoReflect.Descriptor instead.
+func (*Appeal) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Appeal) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *Appeal) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Appeal) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// MinorityStatement is a dissent attached to a consensus call's result. It is never dropped.
+type MinorityStatement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: "bodies/{body}/calls/{call}/minorityStatements/{statement}". Output only.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Output only: the participant who filed it.
+	Author string `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`
+	// Up to 20000 characters.
+	Text string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	// Named co-signers; each must have stated a position and confirms by signing.
+	Cosigners []string `protobuf:"bytes,4,rep,name=cosigners,proto3" json:"cosigners,omitempty"`
+	// Co-signers who have signed. Output only.
+	SignedBy      []string               `protobuf:"bytes,5,rep,name=signed_by,json=signedBy,proto3" json:"signed_by,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MinorityStatement) Reset() {
+	*x = MinorityStatement{}
+	mi := &file_candor_v1_resources_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MinorityStatement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MinorityStatement) ProtoMessage() {}
+
+func (x *MinorityStatement) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MinorityStatement.ProtoReflect.Descriptor instead.
+func (*MinorityStatement) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MinorityStatement) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MinorityStatement) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *MinorityStatement) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *MinorityStatement) GetCosigners() []string {
+	if x != nil {
+		return x.Cosigners
+	}
+	return nil
+}
+
+func (x *MinorityStatement) GetSignedBy() []string {
+	if x != nil {
+		return x.SignedBy
+	}
+	return nil
+}
+
+func (x *MinorityStatement) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// ConsensusRecord is a consensus call's designation workflow and dissent.
+type ConsensusRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every proposal, oldest first; the last is the current one.
+	Proposals  []*Designation `protobuf:"bytes,1,rep,name=proposals,proto3" json:"proposals,omitempty"`
+	Objections []*Objection   `protobuf:"bytes,2,rep,name=objections,proto3" json:"objections,omitempty"`
+	// Set when the chair finalises.
+	Final              *Designation         `protobuf:"bytes,3,opt,name=final,proto3" json:"final,omitempty"`
+	Appeals            []*Appeal            `protobuf:"bytes,4,rep,name=appeals,proto3" json:"appeals,omitempty"`
+	MinorityStatements []*MinorityStatement `protobuf:"bytes,5,rep,name=minority_statements,json=minorityStatements,proto3" json:"minority_statements,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ConsensusRecord) Reset() {
+	*x = ConsensusRecord{}
+	mi := &file_candor_v1_resources_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsensusRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsensusRecord) ProtoMessage() {}
+
+func (x *ConsensusRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_resources_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsensusRecord.ProtoReflect.Descriptor instead.
+func (*ConsensusRecord) Descriptor() ([]byte, []int) {
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ConsensusRecord) GetProposals() []*Designation {
+	if x != nil {
+		return x.Proposals
+	}
+	return nil
+}
+
+func (x *ConsensusRecord) GetObjections() []*Objection {
+	if x != nil {
+		return x.Objections
+	}
+	return nil
+}
+
+func (x *ConsensusRecord) GetFinal() *Designation {
+	if x != nil {
+		return x.Final
+	}
+	return nil
+}
+
+func (x *ConsensusRecord) GetAppeals() []*Appeal {
+	if x != nil {
+		return x.Appeals
+	}
+	return nil
+}
+
+func (x *ConsensusRecord) GetMinorityStatements() []*MinorityStatement {
+	if x != nil {
+		return x.MinorityStatements
+	}
+	return nil
+}
+
 // Receipt proves that a write is on the record: the entry's index and exact bytes, an RFC 6962
 // inclusion proof, and a signed checkpoint whose tree contains the entry. It is the C2SP tlog-proof
 // shape in protobuf form.
@@ -1715,7 +2439,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_candor_v1_resources_proto_msgTypes[12]
+	mi := &file_candor_v1_resources_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +2451,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_resources_proto_msgTypes[12]
+	mi := &file_candor_v1_resources_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +2464,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_candor_v1_resources_proto_rawDescGZIP(), []int{12}
+	return file_candor_v1_resources_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Receipt) GetLogIndex() int64 {
@@ -1815,7 +2539,7 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\x0e2\x0f.candor.v1.RoleR\x04role\x12+\n" +
 	"\x11stakeholder_group\x18\x04 \x01(\tR\x10stakeholderGroup\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xac\x06\n" +
+	"createTime\"\xe6\x06\n" +
 	"\x04Call\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
@@ -1837,7 +2561,8 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\tclosed_by\x18\x11 \x01(\tR\bclosedBy\x129\n" +
 	"\n" +
 	"close_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12)\n" +
-	"\x06result\x18\x13 \x01(\v2\x11.candor.v1.ResultR\x06result\"\x9a\x03\n" +
+	"\x06result\x18\x13 \x01(\v2\x11.candor.v1.ResultR\x06result\x128\n" +
+	"\tconsensus\x18\x14 \x01(\v2\x1a.candor.v1.ConsensusRecordR\tconsensus\"\x9a\x03\n" +
 	"\vDeclaration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12\x1f\n" +
@@ -1880,7 +2605,7 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\rFlaggedBallot\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x16\n" +
 	"\x06option\x18\x02 \x01(\tR\x06option\x12?\n" +
-	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\"\xd2\x03\n" +
+	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\"\x81\x04\n" +
 	"\x06Result\x12.\n" +
 	"\x06counts\x18\x01 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\x05R\beligible\x12'\n" +
@@ -1899,7 +2624,63 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\aturnout\x18\f \x01(\x01R\aturnout\x12\x1e\n" +
 	"\n" +
 	"undeclared\x18\r \x03(\tR\n" +
-	"undeclared\"\x85\x01\n" +
+	"undeclared\x12-\n" +
+	"\x06groups\x18\x0e \x03(\v2\x15.candor.v1.GroupTallyR\x06groups\"\xdb\x01\n" +
+	"\n" +
+	"GroupTally\x12+\n" +
+	"\x11stakeholder_group\x18\x01 \x01(\tR\x10stakeholderGroup\x12\x1a\n" +
+	"\beligible\x18\x02 \x01(\x05R\beligible\x12\x1a\n" +
+	"\bdeclared\x18\x03 \x01(\x05R\bdeclared\x12\x1c\n" +
+	"\tconflicts\x18\x04 \x01(\x05R\tconflicts\x12\x1a\n" +
+	"\brecusals\x18\x05 \x01(\x05R\brecusals\x12.\n" +
+	"\x06counts\x18\x06 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\"\xd4\x02\n" +
+	"\x11PositionStatement\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12/\n" +
+	"\bposition\x18\x03 \x01(\x0e2\x13.candor.v1.PositionR\bposition\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12 \n" +
+	"\vdeclaration\x18\x05 \x01(\tR\vdeclaration\x12?\n" +
+	"\x0econflict_level\x18\x06 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1e\n" +
+	"\n" +
+	"supersedes\x18\b \x01(\tR\n" +
+	"supersedes\"\x96\x02\n" +
+	"\vDesignation\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x05R\brevision\x12/\n" +
+	"\x05level\x18\x02 \x01(\x0e2\x19.candor.v1.ConsensusLevelR\x05level\x12\x1c\n" +
+	"\trationale\x18\x03 \x01(\tR\trationale\x12\x14\n" +
+	"\x05chair\x18\x04 \x01(\tR\x05chair\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12I\n" +
+	"\x12objection_deadline\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11objectionDeadline\"\x9e\x01\n" +
+	"\tObjection\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x05R\brevision\x12 \n" +
+	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x7f\n" +
+	"\x06Appeal\x12 \n" +
+	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xcb\x01\n" +
+	"\x11MinorityStatement\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06author\x18\x02 \x01(\tR\x06author\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\x1c\n" +
+	"\tcosigners\x18\x04 \x03(\tR\tcosigners\x12\x1b\n" +
+	"\tsigned_by\x18\x05 \x03(\tR\bsignedBy\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xa7\x02\n" +
+	"\x0fConsensusRecord\x124\n" +
+	"\tproposals\x18\x01 \x03(\v2\x16.candor.v1.DesignationR\tproposals\x124\n" +
+	"\n" +
+	"objections\x18\x02 \x03(\v2\x14.candor.v1.ObjectionR\n" +
+	"objections\x12,\n" +
+	"\x05final\x18\x03 \x01(\v2\x16.candor.v1.DesignationR\x05final\x12+\n" +
+	"\aappeals\x18\x04 \x03(\v2\x11.candor.v1.AppealR\aappeals\x12M\n" +
+	"\x13minority_statements\x18\x05 \x03(\v2\x1c.candor.v1.MinorityStatementR\x12minorityStatements\"\x85\x01\n" +
 	"\aReceipt\x12\x1b\n" +
 	"\tlog_index\x18\x01 \x01(\x03R\blogIndex\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\fR\x05entry\x12'\n" +
@@ -1911,10 +2692,11 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ROLE_CHAIR\x10\x01\x12\x0f\n" +
-	"\vROLE_MEMBER\x10\x02*9\n" +
+	"\vROLE_MEMBER\x10\x02*R\n" +
 	"\bCallKind\x12\x19\n" +
 	"\x15CALL_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
-	"\x0eCALL_KIND_VOTE\x10\x01*\x87\x01\n" +
+	"\x0eCALL_KIND_VOTE\x10\x01\x12\x17\n" +
+	"\x13CALL_KIND_CONSENSUS\x10\x02*\x87\x01\n" +
 	"\x0eConflictPolicy\x12\x1f\n" +
 	"\x1bCONFLICT_POLICY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONFLICT_POLICY_DISCLOSE\x10\x01\x12\x1a\n" +
@@ -1945,7 +2727,19 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fOUTCOME_DECIDED\x10\x01\x12\x17\n" +
 	"\x13OUTCOME_NO_DECISION\x10\x02\x12\x15\n" +
-	"\x11OUTCOME_NO_QUORUM\x10\x03B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x11OUTCOME_NO_QUORUM\x10\x03*\x89\x01\n" +
+	"\bPosition\x12\x18\n" +
+	"\x14POSITION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10POSITION_SUPPORT\x10\x01\x12\"\n" +
+	"\x1ePOSITION_SUPPORT_WITH_CONCERNS\x10\x02\x12\x13\n" +
+	"\x0fPOSITION_OPPOSE\x10\x03\x12\x14\n" +
+	"\x10POSITION_ABSTAIN\x10\x04*\xcf\x01\n" +
+	"\x0eConsensusLevel\x12\x1f\n" +
+	"\x1bCONSENSUS_LEVEL_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCONSENSUS_LEVEL_FULL_CONSENSUS\x10\x01\x12\x1d\n" +
+	"\x19CONSENSUS_LEVEL_CONSENSUS\x10\x02\x129\n" +
+	"5CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION\x10\x03\x12\x1e\n" +
+	"\x1aCONSENSUS_LEVEL_DIVERGENCE\x10\x04B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_resources_proto_rawDescOnce sync.Once
@@ -1959,8 +2753,8 @@ func file_candor_v1_resources_proto_rawDescGZIP() []byte {
 	return file_candor_v1_resources_proto_rawDescData
 }
 
-var file_candor_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_candor_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_candor_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_candor_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_candor_v1_resources_proto_goTypes = []any{
 	(Role)(0),                     // 0: candor.v1.Role
 	(CallKind)(0),                 // 1: candor.v1.CallKind
@@ -1971,52 +2765,78 @@ var file_candor_v1_resources_proto_goTypes = []any{
 	(Intent)(0),                   // 6: candor.v1.Intent
 	(ClearanceDecision)(0),        // 7: candor.v1.ClearanceDecision
 	(Outcome)(0),                  // 8: candor.v1.Outcome
-	(*Participant)(nil),           // 9: candor.v1.Participant
-	(*Interest)(nil),              // 10: candor.v1.Interest
-	(*StatementOfInterest)(nil),   // 11: candor.v1.StatementOfInterest
-	(*Body)(nil),                  // 12: candor.v1.Body
-	(*Membership)(nil),            // 13: candor.v1.Membership
-	(*Call)(nil),                  // 14: candor.v1.Call
-	(*Declaration)(nil),           // 15: candor.v1.Declaration
-	(*Clearance)(nil),             // 16: candor.v1.Clearance
-	(*Ballot)(nil),                // 17: candor.v1.Ballot
-	(*OptionCount)(nil),           // 18: candor.v1.OptionCount
-	(*FlaggedBallot)(nil),         // 19: candor.v1.FlaggedBallot
-	(*Result)(nil),                // 20: candor.v1.Result
-	(*Receipt)(nil),               // 21: candor.v1.Receipt
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(Position)(0),                 // 9: candor.v1.Position
+	(ConsensusLevel)(0),           // 10: candor.v1.ConsensusLevel
+	(*Participant)(nil),           // 11: candor.v1.Participant
+	(*Interest)(nil),              // 12: candor.v1.Interest
+	(*StatementOfInterest)(nil),   // 13: candor.v1.StatementOfInterest
+	(*Body)(nil),                  // 14: candor.v1.Body
+	(*Membership)(nil),            // 15: candor.v1.Membership
+	(*Call)(nil),                  // 16: candor.v1.Call
+	(*Declaration)(nil),           // 17: candor.v1.Declaration
+	(*Clearance)(nil),             // 18: candor.v1.Clearance
+	(*Ballot)(nil),                // 19: candor.v1.Ballot
+	(*OptionCount)(nil),           // 20: candor.v1.OptionCount
+	(*FlaggedBallot)(nil),         // 21: candor.v1.FlaggedBallot
+	(*Result)(nil),                // 22: candor.v1.Result
+	(*GroupTally)(nil),            // 23: candor.v1.GroupTally
+	(*PositionStatement)(nil),     // 24: candor.v1.PositionStatement
+	(*Designation)(nil),           // 25: candor.v1.Designation
+	(*Objection)(nil),             // 26: candor.v1.Objection
+	(*Appeal)(nil),                // 27: candor.v1.Appeal
+	(*MinorityStatement)(nil),     // 28: candor.v1.MinorityStatement
+	(*ConsensusRecord)(nil),       // 29: candor.v1.ConsensusRecord
+	(*Receipt)(nil),               // 30: candor.v1.Receipt
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_candor_v1_resources_proto_depIdxs = []int32{
-	22, // 0: candor.v1.Participant.create_time:type_name -> google.protobuf.Timestamp
-	10, // 1: candor.v1.StatementOfInterest.interests:type_name -> candor.v1.Interest
-	22, // 2: candor.v1.StatementOfInterest.create_time:type_name -> google.protobuf.Timestamp
-	22, // 3: candor.v1.Body.create_time:type_name -> google.protobuf.Timestamp
+	31, // 0: candor.v1.Participant.create_time:type_name -> google.protobuf.Timestamp
+	12, // 1: candor.v1.StatementOfInterest.interests:type_name -> candor.v1.Interest
+	31, // 2: candor.v1.StatementOfInterest.create_time:type_name -> google.protobuf.Timestamp
+	31, // 3: candor.v1.Body.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: candor.v1.Membership.role:type_name -> candor.v1.Role
-	22, // 5: candor.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
+	31, // 5: candor.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: candor.v1.Call.kind:type_name -> candor.v1.CallKind
 	2,  // 7: candor.v1.Call.conflict_policy:type_name -> candor.v1.ConflictPolicy
-	22, // 8: candor.v1.Call.deadline:type_name -> google.protobuf.Timestamp
+	31, // 8: candor.v1.Call.deadline:type_name -> google.protobuf.Timestamp
 	3,  // 9: candor.v1.Call.threshold:type_name -> candor.v1.Threshold
 	4,  // 10: candor.v1.Call.state:type_name -> candor.v1.CallState
-	22, // 11: candor.v1.Call.open_time:type_name -> google.protobuf.Timestamp
-	22, // 12: candor.v1.Call.close_time:type_name -> google.protobuf.Timestamp
-	20, // 13: candor.v1.Call.result:type_name -> candor.v1.Result
-	5,  // 14: candor.v1.Declaration.conflict_level:type_name -> candor.v1.ConflictLevel
-	6,  // 15: candor.v1.Declaration.intent:type_name -> candor.v1.Intent
-	22, // 16: candor.v1.Declaration.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 17: candor.v1.Clearance.decision:type_name -> candor.v1.ClearanceDecision
-	22, // 18: candor.v1.Clearance.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 19: candor.v1.Ballot.conflict_level:type_name -> candor.v1.ConflictLevel
-	22, // 20: candor.v1.Ballot.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 21: candor.v1.FlaggedBallot.conflict_level:type_name -> candor.v1.ConflictLevel
-	18, // 22: candor.v1.Result.counts:type_name -> candor.v1.OptionCount
-	19, // 23: candor.v1.Result.flagged:type_name -> candor.v1.FlaggedBallot
-	8,  // 24: candor.v1.Result.outcome:type_name -> candor.v1.Outcome
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	31, // 11: candor.v1.Call.open_time:type_name -> google.protobuf.Timestamp
+	31, // 12: candor.v1.Call.close_time:type_name -> google.protobuf.Timestamp
+	22, // 13: candor.v1.Call.result:type_name -> candor.v1.Result
+	29, // 14: candor.v1.Call.consensus:type_name -> candor.v1.ConsensusRecord
+	5,  // 15: candor.v1.Declaration.conflict_level:type_name -> candor.v1.ConflictLevel
+	6,  // 16: candor.v1.Declaration.intent:type_name -> candor.v1.Intent
+	31, // 17: candor.v1.Declaration.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 18: candor.v1.Clearance.decision:type_name -> candor.v1.ClearanceDecision
+	31, // 19: candor.v1.Clearance.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 20: candor.v1.Ballot.conflict_level:type_name -> candor.v1.ConflictLevel
+	31, // 21: candor.v1.Ballot.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 22: candor.v1.FlaggedBallot.conflict_level:type_name -> candor.v1.ConflictLevel
+	20, // 23: candor.v1.Result.counts:type_name -> candor.v1.OptionCount
+	21, // 24: candor.v1.Result.flagged:type_name -> candor.v1.FlaggedBallot
+	8,  // 25: candor.v1.Result.outcome:type_name -> candor.v1.Outcome
+	23, // 26: candor.v1.Result.groups:type_name -> candor.v1.GroupTally
+	20, // 27: candor.v1.GroupTally.counts:type_name -> candor.v1.OptionCount
+	9,  // 28: candor.v1.PositionStatement.position:type_name -> candor.v1.Position
+	5,  // 29: candor.v1.PositionStatement.conflict_level:type_name -> candor.v1.ConflictLevel
+	31, // 30: candor.v1.PositionStatement.create_time:type_name -> google.protobuf.Timestamp
+	10, // 31: candor.v1.Designation.level:type_name -> candor.v1.ConsensusLevel
+	31, // 32: candor.v1.Designation.create_time:type_name -> google.protobuf.Timestamp
+	31, // 33: candor.v1.Designation.objection_deadline:type_name -> google.protobuf.Timestamp
+	31, // 34: candor.v1.Objection.create_time:type_name -> google.protobuf.Timestamp
+	31, // 35: candor.v1.Appeal.create_time:type_name -> google.protobuf.Timestamp
+	31, // 36: candor.v1.MinorityStatement.create_time:type_name -> google.protobuf.Timestamp
+	25, // 37: candor.v1.ConsensusRecord.proposals:type_name -> candor.v1.Designation
+	26, // 38: candor.v1.ConsensusRecord.objections:type_name -> candor.v1.Objection
+	25, // 39: candor.v1.ConsensusRecord.final:type_name -> candor.v1.Designation
+	27, // 40: candor.v1.ConsensusRecord.appeals:type_name -> candor.v1.Appeal
+	28, // 41: candor.v1.ConsensusRecord.minority_statements:type_name -> candor.v1.MinorityStatement
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_resources_proto_init() }
@@ -2029,8 +2849,8 @@ func file_candor_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_resources_proto_rawDesc), len(file_candor_v1_resources_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   13,
+			NumEnums:      11,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

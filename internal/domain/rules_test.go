@@ -1,0 +1,235 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+var (
+	t0   = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	call = "bodies/b/calls/c"
+)
+
+func vote(policy candorv1.ConflictPolicy, eligible ...string) *candorv1.Call {
+	c := &candorv1.Call{Name: call, Title: "t", ConflictPolicy: policy, Quorum: 0}
+	if err := PrepareCall(c, eligible, "participants/chair", t0); err != nil {
+		panic(err)
+	}
+	c.OpenTime = timestamppb.New(t0)
+	return c
+}
+
+func decl(p string, level candorv1.ConflictLevel, intent candorv1.Intent, soi int64) *candorv1.Declaration {
+	return &candorv1.Declaration{
+		Name: call + "/declarations/" + p, Participant: p, ConflictLevel: level, Intent: intent,
+		SoiVersion: soi, CreateTime: timestamppb.New(t0.Add(time.Minute)),
+	}
+}
+
+func TestCheckBallot(t *testing.T) {
+	const p = "participants/p"
+	none, potential, actual := candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL, candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL
+	join, recuse := candorv1.Intent_INTENT_PARTICIPATE, candorv1.Intent_INTENT_RECUSE
+	disclose, recusePolicy, review := candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE, candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW
+	now := t0.Add(time.Hour)
+	early := decl(p, none, join, 1)
+	early.CreateTime = timestamppb.New(t0.Add(-time.Second))
+	other := decl(p, none, join, 1)
+	other.Name = "bodies/b/calls/other/declarations/x"
+	cleared := func(d *candorv1.Declaration, dec candorv1.ClearanceDecision) *candorv1.Clearance {
+		return &candorv1.Clearance{Declaration: d.Name, Participant: p, Decision: dec}
+	}
+	potentialDecl := decl(p, potential, join, 1)
+	tests := []struct {
+		name   string
+		policy candorv1.ConflictPolicy
+		s      Standing
+		who    string
+		now    time.Time
+		want   error
+	}{
+		{"current declaration", disclose, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, p, now, nil},
+		{"none", disclose, Standing{SOIVersion: 1}, p, now, ErrDeclarationRequired},
+		{"filed before the call opened", disclose, Standing{Declaration: early, SOIVersion: 1}, p, now, ErrDeclarationRequired},
+		{"for another call", disclose, Standing{Declaration: other, SOIVersion: 1}, p, now, ErrDeclarationRequired},
+		{"someone else's", disclose, Standing{Declaration: decl("participants/q", none, join, 1), SOIVersion: 1}, p, now, ErrDeclarationRequired},
+		{"stale", disclose, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2}, p, now, ErrDeclarationStale},
+		{"recusal", disclose, Standing{Declaration: decl(p, actual, recuse, 1), SOIVersion: 1}, p, now, ErrRecused},
+		{"disclose actual", disclose, Standing{Declaration: decl(p, actual, join, 1), SOIVersion: 1}, p, now, nil},
+		{"recuse policy actual", recusePolicy, Standing{Declaration: decl(p, actual, join, 1), SOIVersion: 1}, p, now, ErrRecused},
+		{"recuse policy potential", recusePolicy, Standing{Declaration: decl(p, potential, join, 1), SOIVersion: 1}, p, now, nil},
+		{"review uncleared", review, Standing{Declaration: potentialDecl, SOIVersion: 1}, p, now, ErrDeclarationNotClear},
+		{"review cleared", review, Standing{Declaration: potentialDecl, Clearance: cleared(potentialDecl, candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED), SOIVersion: 1}, p, now, nil},
+		{"review cleared another declaration", review, Standing{Declaration: decl(p, potential, join, 1), Clearance: &candorv1.Clearance{Declaration: "old", Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED}, SOIVersion: 1}, p, now, ErrDeclarationNotClear},
+		{"review recusal required", review, Standing{Declaration: potentialDecl, Clearance: cleared(potentialDecl, candorv1.ClearanceDecision_CLEARANCE_DECISION_RECUSAL_REQUIRED), SOIVersion: 1}, p, now, ErrRecused},
+		{"review no conflict", review, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, p, now, nil},
+		{"not eligible", disclose, Standing{Declaration: decl("participants/x", none, join, 1), SOIVersion: 1}, "participants/x", now, ErrNotEligible},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := vote(tt.policy, p, "participants/q")
+			if err := CheckBallot(c, tt.who, tt.s, tt.now); !errors.Is(err, tt.want) {
+				t.Errorf("CheckBallot = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("past the deadline", func(t *testing.T) {
+		c := vote(disclose, p)
+		c.Deadline = timestamppb.New(t0.Add(30 * time.Minute))
+		if err := CheckBallot(c, p, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrCallClosed) {
+			t.Errorf("CheckBallot after the deadline = %v, want ErrCallClosed", err)
+		}
+	})
+	t.Run("consensus call", func(t *testing.T) {
+		c := vote(disclose, p)
+		c.Kind = candorv1.CallKind_CALL_KIND_CONSENSUS
+		if err := CheckBallot(c, p, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrWrongKind) {
+			t.Errorf("CheckBallot on a consensus call = %v, want ErrWrongKind", err)
+		}
+	})
+}
+
+func TestTallyThresholds(t *testing.T) {
+	tests := []struct {
+		threshold candorv1.Threshold
+		quorum    int32
+		yes, no   int
+		abstain   int
+		want      candorv1.Outcome
+		winner    string
+	}{
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 0, 3, 2, 0, candorv1.Outcome_OUTCOME_DECIDED, "yes"},
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 0, 2, 2, 0, candorv1.Outcome_OUTCOME_NO_DECISION, ""},
+		// Abstentions are not votes cast: 2 yes of 3 cast carries two thirds despite 5 abstentions.
+		{candorv1.Threshold_THRESHOLD_TWO_THIRDS, 0, 2, 1, 5, candorv1.Outcome_OUTCOME_DECIDED, "yes"},
+		{candorv1.Threshold_THRESHOLD_TWO_THIRDS, 0, 3, 2, 0, candorv1.Outcome_OUTCOME_NO_DECISION, ""},
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 0, 1, 3, 0, candorv1.Outcome_OUTCOME_DECIDED, "no"},
+		// Abstentions count towards quorum.
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 4, 1, 0, 3, candorv1.Outcome_OUTCOME_DECIDED, "yes"},
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 5, 1, 0, 3, candorv1.Outcome_OUTCOME_NO_QUORUM, ""},
+		{candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY, 0, 0, 0, 2, candorv1.Outcome_OUTCOME_NO_DECISION, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v q%d %d-%d-%d", tt.threshold, tt.quorum, tt.yes, tt.no, tt.abstain), func(t *testing.T) {
+			var names []string
+			ballots := map[string]*candorv1.Ballot{}
+			standings := map[string]Standing{}
+			add := func(n int, option string) {
+				for range n {
+					p := fmt.Sprintf("participants/%d", len(names))
+					names = append(names, p)
+					ballots[p] = &candorv1.Ballot{Participant: p, Option: option}
+					standings[p] = Standing{Declaration: decl(p, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.Intent_INTENT_PARTICIPATE, 1), SOIVersion: 1}
+				}
+			}
+			add(tt.yes, "yes")
+			add(tt.no, "no")
+			add(tt.abstain, "abstain")
+			names = append(names, "participants/absent")
+			c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, names...)
+			c.Threshold, c.Quorum = tt.threshold, tt.quorum
+			r := Tally(c, standings, ballots)
+			if r.Outcome != tt.want || r.WinningOption != tt.winner {
+				t.Errorf("outcome %v %q, want %v %q", r.Outcome, r.WinningOption, tt.want, tt.winner)
+			}
+			if r.VotesCast != int32(tt.yes+tt.no) || r.Abstentions != int32(tt.abstain) {
+				t.Errorf("cast %d abstentions %d", r.VotesCast, r.Abstentions)
+			}
+			if len(r.Undeclared) != 1 {
+				t.Errorf("undeclared = %v, want the absent participant", r.Undeclared)
+			}
+		})
+	}
+}
+
+func TestTallyLeavesRecusalsOut(t *testing.T) {
+	p, q := "participants/p", "participants/q"
+	c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, p, q)
+	// p voted, then re-declared as recused: the ballot is withdrawn; q voted under a conflict: flagged.
+	standings := map[string]Standing{
+		p: {Declaration: decl(p, candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, candorv1.Intent_INTENT_RECUSE, 1), SOIVersion: 1, Group: "A"},
+		q: {Declaration: decl(q, candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL, candorv1.Intent_INTENT_PARTICIPATE, 1), SOIVersion: 1, Group: "B"},
+	}
+	ballots := map[string]*candorv1.Ballot{
+		p: {Participant: p, Option: "yes"},
+		q: {Participant: q, Option: "no", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL},
+	}
+	r := Tally(c, standings, ballots)
+	if r.BallotsCounted != 1 || len(r.Recused) != 1 || r.Recused[0] != p || r.Turnout != 1 {
+		t.Errorf("counted %d recused %v turnout %v; want 1 [p] 1", r.BallotsCounted, r.Recused, r.Turnout)
+	}
+	if len(r.Flagged) != 1 || r.Flagged[0].Participant != q {
+		t.Errorf("flagged = %v, want [q]", r.Flagged)
+	}
+	if len(r.Groups) != 2 || r.Groups[0].Recusals != 1 || r.Groups[1].Conflicts != 1 {
+		t.Errorf("groups = %v", r.Groups)
+	}
+}
+
+func TestAffectedMatches(t *testing.T) {
+	c := &candorv1.Call{AffectedParties: []string{"Example Registry, Inc.", "Other Corp"}}
+	tests := []struct {
+		soi  *candorv1.StatementOfInterest
+		want int
+	}{
+		{&candorv1.StatementOfInterest{Employer: "example registry inc"}, 1},
+		{&candorv1.StatementOfInterest{Represents: "EXAMPLE-REGISTRY INC"}, 1},
+		{&candorv1.StatementOfInterest{Interests: []*candorv1.Interest{{Organization: "Other  Corp."}}}, 1},
+		{&candorv1.StatementOfInterest{Employer: "Example Registrar"}, 0},
+		{&candorv1.StatementOfInterest{Employer: "..."}, 0},
+		{nil, 0},
+	}
+	for _, tt := range tests {
+		if got := AffectedMatches(c, tt.soi); len(got) != tt.want {
+			t.Errorf("AffectedMatches(%v) = %v, want %d matches", tt.soi, got, tt.want)
+		}
+	}
+	if err := CheckScreening(c, tests[0].soi, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, ""); !errors.Is(err, ErrExplanationRequired) {
+		t.Errorf("CheckScreening without explanation = %v", err)
+	}
+	if err := CheckScreening(c, tests[0].soi, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, "left that job"); err != nil {
+		t.Errorf("CheckScreening with explanation = %v", err)
+	}
+}
+
+func TestSOIContentHashIgnoresOutputFields(t *testing.T) {
+	a := &candorv1.StatementOfInterest{Employer: "E", Interests: []*candorv1.Interest{{Organization: "O", Nature: "n"}}}
+	b := &candorv1.StatementOfInterest{Employer: "E", Interests: []*candorv1.Interest{{Organization: "O", Nature: "n"}},
+		Name: "x", Version: 9, ContentHash: []byte{1}, CreateTime: timestamppb.Now()}
+	if string(SOIContentHash(a)) != string(SOIContentHash(b)) {
+		t.Error("content hash depends on output-only fields")
+	}
+	b.Employer = "F"
+	if string(SOIContentHash(a)) == string(SOIContentHash(b)) {
+		t.Error("content hash ignores the employer")
+	}
+}
+
+func TestDesignationWindow(t *testing.T) {
+	c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, "participants/p")
+	c.Kind = candorv1.CallKind_CALL_KIND_CONSENSUS
+	c.Consensus = &candorv1.ConsensusRecord{}
+	if err := CheckPropose(c); !errors.Is(err, ErrCallStillOpen) {
+		t.Errorf("propose while open = %v", err)
+	}
+	c.State = candorv1.CallState_CALL_STATE_CLOSED
+	c.Consensus.Proposals = append(c.Consensus.Proposals, &candorv1.Designation{Revision: 1, ObjectionDeadline: timestamppb.New(t0)})
+	if err := CheckObjection(c, "participants/p", t0.Add(-time.Second)); err != nil {
+		t.Errorf("objection in the window = %v", err)
+	}
+	if err := CheckObjection(c, "participants/p", t0); !errors.Is(err, ErrObjectionWindowClosed) {
+		t.Errorf("objection at the deadline = %v", err)
+	}
+	if err := CheckFinalize(c, t0.Add(-time.Second)); !errors.Is(err, ErrObjectionWindowOpen) {
+		t.Errorf("finalise in the window = %v", err)
+	}
+	if err := CheckFinalize(c, t0); err != nil {
+		t.Errorf("finalise after the window = %v", err)
+	}
+}

@@ -57,7 +57,9 @@ type Config struct {
 	MaxWritesInFlight int
 	// MaxDBSize caps the bbolt file (0: no cap), for tests of a full disk.
 	MaxDBSize int
-	Logger    *slog.Logger
+	// Listener, when set, is served instead of listening on Listen (tests pass a bufconn listener).
+	Listener net.Listener
+	Logger   *slog.Logger
 }
 
 // Daemon is a running candord.
@@ -198,16 +200,18 @@ func (d *Daemon) listen() error {
 	if err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(d.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("--listen %q: %w", d.cfg.Listen, err)
-	}
-	if creds == nil && !d.cfg.Insecure && !isLoopback(host) {
-		return fmt.Errorf("refusing to listen on %s without TLS: give --tls-cert and --tls-key, or --insecure", d.cfg.Listen)
-	}
-	lis, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		return err
+	lis := d.cfg.Listener
+	if lis == nil {
+		host, _, err := net.SplitHostPort(d.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q: %w", d.cfg.Listen, err)
+		}
+		if creds == nil && !d.cfg.Insecure && !isLoopback(host) {
+			return fmt.Errorf("refusing to listen on %s without TLS: give --tls-cert and --tls-key, or --insecure", d.cfg.Listen)
+		}
+		if lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+			return err
+		}
 	}
 	rpcServer := rpc.New(d.svc, rpc.Options{
 		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, Logger: d.log,
@@ -264,8 +268,9 @@ func isLoopback(host string) bool {
 func logOrigin(dir, flag string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, LogKeyFile))
 	if err == nil {
-		// A note signer key is "PRIVATE+KEY+<name>+<hash>+<key>".
-		parts := strings.Split(strings.TrimSpace(string(b)), "+")
+		// A note signer key is "PRIVATE+KEY+<name>+<hash>+<key>". Names cannot hold "+", but the
+		// base64 key can: split into five parts at most.
+		parts := strings.SplitN(strings.TrimSpace(string(b)), "+", 5)
 		if len(parts) != 5 {
 			return "", fmt.Errorf("log key %s is malformed", filepath.Join(dir, LogKeyFile))
 		}

@@ -15,7 +15,7 @@ import (
 // TestBadInputIsRefusedAndChangesNothing sends malformed requests and checks each is refused with
 // InvalidArgument naming the field, and that the log did not grow.
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	call := w.OpenVote(t, nil).Name
 	tests := []struct {
 		name  string

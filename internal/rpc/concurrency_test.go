@@ -16,7 +16,7 @@ import (
 // their declaration (a new SOI version, or a recusal). The invariant holds only if every accepted
 // ballot sits in the log before the change, and every ballot refused is refused for that change.
 func TestBallotsRaceDeclarationChanges(t *testing.T) {
-	srv := ts.Start(t)
+	srv := ts.Start(t, ts.Bufconn())
 	w := ts.NewWorld(t, srv)
 	conn := srv.Conn()
 	const voters = 24

@@ -34,7 +34,7 @@ func propose(t *testing.T, c *ts.Client, call string, level candorv1.ConsensusLe
 }
 
 func TestConsensusWorkflow(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	call := openConsensus(t, w)
 
 	// Positions need a declaration, exactly like ballots.
@@ -133,7 +133,7 @@ func TestConsensusWorkflow(t *testing.T) {
 }
 
 func TestAffectedPartyScreening(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	// Alice's SOI names "Example Registry, Inc." as an interest.
 	if _, err := w.Alice.Participants.UpdateStatementOfInterest(w.Alice.Ctx(t), &candorv1.UpdateStatementOfInterestRequest{
 		StatementOfInterest: &candorv1.StatementOfInterest{Employer: "University", Interests: []*candorv1.Interest{{Organization: "Example Registry, Inc.", Nature: "shareholder"}}},
@@ -166,7 +166,7 @@ func TestAffectedPartyScreening(t *testing.T) {
 }
 
 func TestGroupBreakdownAndReviewReport(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	vote := w.OpenVote(t, nil).Name
 	w.Declare(t, w.Chair, vote, none, join)
 	w.Declare(t, w.Alice, vote, potential, join)

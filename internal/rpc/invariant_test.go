@@ -52,7 +52,7 @@ func errorReason(st *status.Status) string {
 }
 
 func TestBallotRequiresCurrentDeclaration(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	tests := []struct {
 		name   string
 		policy candorv1.ConflictPolicy
@@ -126,7 +126,7 @@ func TestBallotRequiresCurrentDeclaration(t *testing.T) {
 }
 
 func TestBallotRefusals(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	c := w.OpenVote(t, &candorv1.Call{Options: []string{"Yes", "No"}})
 
 	t.Run("outsider is not eligible", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestBallotRefusals(t *testing.T) {
 }
 
 func TestDeclarationNeedsSOI(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	resp, err := w.Admin.Participants.CreateParticipant(w.Admin.Ctx(t), &candorv1.CreateParticipantRequest{DisplayName: "dave"})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestDeclarationNeedsSOI(t *testing.T) {
 }
 
 func TestTallyAtClose(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	c := w.OpenVote(t, &candorv1.Call{Quorum: 2, Threshold: candorv1.Threshold_THRESHOLD_TWO_THIRDS})
 	w.Declare(t, w.Chair, c.Name, none, join)
 	w.Declare(t, w.Alice, c.Name, potential, join)
@@ -254,7 +254,7 @@ func TestTallyAtClose(t *testing.T) {
 }
 
 func TestDeadlineClosesCall(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	c := w.OpenVote(t, &candorv1.Call{Deadline: timestamppb.New(time.Now().Add(1500 * time.Millisecond))})
 	w.Declare(t, w.Alice, c.Name, none, join)
 	if _, err := ts.Vote(t, w.Alice, c.Name, "yes"); err != nil {
@@ -282,7 +282,7 @@ func TestDeadlineClosesCall(t *testing.T) {
 }
 
 func TestNarrowEligibilityNeedsJustification(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t))
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
 	_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
 		Title: "Narrow", EligibleParticipants: []string{w.Names["alice"]},
 	}})

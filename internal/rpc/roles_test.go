@@ -52,7 +52,7 @@ func declareAny(t *testing.T, c *ts.Client, call string, level candorv1.Conflict
 }
 
 func TestEveryRPCAgainstEveryRole(t *testing.T) {
-	w := roleWorld{ts.NewWorld(t, ts.Start(t))}
+	w := roleWorld{ts.NewWorld(t, ts.Start(t, ts.Bufconn()))}
 	call := w.freshVote(t, 0)
 	w.Declare(t, w.Alice, call, none, join)
 

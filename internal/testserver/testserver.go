@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/candorhq/candor/internal/daemon"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -23,12 +25,14 @@ import (
 
 // Server is a running test server.
 type Server struct {
+	// Addr is the 127.0.0.1 address, or "bufnet" for a server started with Bufconn.
 	Addr        string
 	AdminToken  string
 	DataDir     string
 	VerifierKey string
 
 	t      testing.TB
+	bufLis *bufconn.Listener // set by Bufconn
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -44,6 +48,12 @@ func DataDir(dir string) Option { return func(c *daemon.Config) { c.DataDir = di
 
 // MaxWritesInFlight bounds writes in flight.
 func MaxWritesInFlight(n int) Option { return func(c *daemon.Config) { c.MaxWritesInFlight = n } }
+
+// Bufconn serves over an in-process bufconn listener instead of a socket (grpc-go test/bufconn):
+// no port, no network. Conn dials it; Addr is only a label.
+func Bufconn() Option {
+	return func(c *daemon.Config) { c.Listener = bufconn.Listen(1 << 20) }
+}
 
 // MaxDBSize caps the bbolt file.
 func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n } }
@@ -68,8 +78,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	bufLis, _ := cfg.Listener.(*bufconn.Listener)
 	s := &Server{
-		Addr: d.Addr(), AdminToken: strings.TrimSpace(string(token)), DataDir: cfg.DataDir,
+		bufLis: bufLis,
+		Addr:   d.Addr(), AdminToken: strings.TrimSpace(string(token)), DataDir: cfg.DataDir,
 		VerifierKey: d.VerifierKey(), t: t, cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- d.Serve(ctx) }()
@@ -92,7 +104,14 @@ func (s *Server) Stop() {
 // Conn dials the server; the connection closes when the test ends.
 func (s *Server) Conn() *grpc.ClientConn {
 	s.t.Helper()
-	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	target, opts := s.Addr, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if s.bufLis != nil {
+		target = "passthrough:///bufnet"
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return s.bufLis.DialContext(ctx)
+		}))
+	}
+	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}

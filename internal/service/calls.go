@@ -271,13 +271,13 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 			}
 			out = append(out, &candorv1.RosterEntry{
 				AffectedPartyMatches: matches,
-				Participant:      p,
-				DisplayName:      part.DisplayName,
-				StakeholderGroup: m.GetStakeholderGroup(),
-				Declaration:      st.Declaration,
-				Stale:            st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
-				Clearance:        st.Clearance,
-				Voted:            ballots[p] != nil,
+				Participant:          p,
+				DisplayName:          part.DisplayName,
+				StakeholderGroup:     m.GetStakeholderGroup(),
+				Declaration:          st.Declaration,
+				Stale:                st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
+				Clearance:            st.Clearance,
+				Voted:                ballots[p] != nil,
 			})
 		}
 		return nil

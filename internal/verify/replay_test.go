@@ -1,0 +1,655 @@
+package verify_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/verify"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// session writes a realistic log on council c: calls under each policy, conflicts, recusals, a
+// clearance and a required recusal, a changed SOI, a stale declaration renewed, re-votes, a
+// narrowed call closed by the server at its deadline, and a call left open.
+func session(g *gen, c council) {
+	// DISCLOSE: a flagged ballot, a recusal, a re-vote.
+	call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: disclose, Quorum: 2})
+	g.declare(call, c.alice, none, join)
+	g.vote(call, c.alice, "yes")
+	g.declare(call, c.bob, potential, join)
+	g.vote(call, c.bob, "no")
+	g.declare(call, c.carol, actual, recuse)
+	g.declare(call, c.chair, none, join)
+	g.vote(call, c.chair, "yes")
+	g.vote(call, c.chair, "no")
+	g.close(call, c.chair)
+
+	// RECUSE: an actual conflict recused by policy; a changed SOI restated in the declaration.
+	call = g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: recusePol, Threshold: candorv1.Threshold_THRESHOLD_TWO_THIRDS})
+	g.declare(call, c.alice, actual, join)
+	g.declare(call, c.bob, none, join)
+	g.vote(call, c.bob, "yes")
+	g.declareChanged(call, c.carol, "Registrar Ltd", potential, join)
+	g.vote(call, c.carol, "yes")
+	g.close(call, c.chair)
+
+	// REVIEW: a clearance, a required recusal, a stale declaration renewed before a re-vote, and a
+	// ballot withdrawn by a later recusal.
+	call = g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review, Options: []string{"Adopt", "Reject", "abstain"}})
+	g.declare(call, c.alice, potential, join)
+	g.clear(call, c.chair, c.alice, cleared)
+	g.vote(call, c.alice, "Adopt")
+	g.declare(call, c.bob, actual, join)
+	g.clear(call, c.chair, c.bob, mustRecuse)
+	g.declare(call, c.carol, none, join)
+	g.vote(call, c.carol, "Adopt")
+	g.soi(c.carol, "Registry Services")
+	g.declare(call, c.carol, none, join)
+	g.vote(call, c.carol, "Reject")
+	g.declare(call, c.chair, none, join)
+	g.vote(call, c.chair, "abstain")
+	g.declare(call, c.chair, actual, recuse)
+	g.close(call, c.chair)
+
+	// Narrowed eligibility, closed by the server at its deadline.
+	deadline := g.now.Add(time.Hour)
+	call = g.open(c.body, c.chair, &candorv1.Call{
+		EligibleParticipants: []string{c.alice, c.bob}, Deadline: timestamppb.New(deadline),
+		EligibilityJustification: "Only the liaisons vote on liaison matters",
+	})
+	g.declare(call, c.alice, none, join)
+	g.vote(call, c.alice, "no")
+	g.now = deadline
+	g.close(call, "server")
+
+	// CONSENSUS on a matter affecting a party everyone's SOI names: explained declarations of no
+	// conflict, positions restated, a recusal, a minority statement filed while open and co-signed
+	// after close, a designation revised after an objection, finalised and appealed.
+	call = g.open(c.body, c.chair, &candorv1.Call{Kind: consensus, AffectedParties: []string{"Example Registry, Inc."}})
+	g.declare(call, c.alice, potential, join)
+	g.state(call, c.alice, support)
+	g.declare(call, c.bob, none, join, explaining("I sold my shares last year"))
+	g.state(call, c.bob, oppose)
+	g.declare(call, c.carol, potential, join)
+	g.state(call, c.carol, concerns)
+	g.state(call, c.carol, oppose)
+	g.declare(call, c.chair, actual, recuse)
+	statement := g.fileStatement(call, c.bob, []string{c.carol})
+	g.close(call, c.chair)
+	g.sign(call, statement, c.carol)
+	g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+	g.object(call, c.bob)
+	g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION, time.Hour)
+	g.now = g.now.Add(2 * time.Hour)
+	g.finalize(call, c.chair)
+	g.appeal(call, c.bob)
+
+	// Left open.
+	call = g.open(c.body, c.chair, nil)
+	g.declare(call, c.bob, none, join)
+	g.vote(call, c.bob, "yes")
+}
+
+// consensusCall opens a consensus call in which alice supports and bob opposes.
+func consensusCall(g *gen, c council) string {
+	call := g.open(c.body, c.chair, &candorv1.Call{Kind: consensus})
+	g.declare(call, c.alice, none, join)
+	g.state(call, c.alice, support)
+	g.declare(call, c.bob, none, join)
+	g.state(call, c.bob, oppose)
+	return call
+}
+
+func replayAll(entries [][]byte) (*verify.Replayer, error) {
+	r := verify.NewReplayer()
+	for i, data := range entries {
+		if err := r.Apply(int64(i), data); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// countKinds counts g's entries of each kind.
+func countKinds(g *gen) map[candorv1.EntryKind]int {
+	n := map[candorv1.EntryKind]int{}
+	for _, k := range g.kinds {
+		n[k]++
+	}
+	return n
+}
+
+func TestReplayAcceptsAnHonestLog(t *testing.T) {
+	g := newGen(t)
+	session(g, newCouncil(g))
+	r, err := replayAll(g.entries)
+	if err != nil {
+		t.Fatalf("Replay of an honest log: %v", err)
+	}
+	n := countKinds(g)
+	want := verify.Counts{
+		Participants:       n[candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_ADDED],
+		SOIVersions:        n[candorv1.EntryKind_ENTRY_KIND_SOI_VERSION],
+		Bodies:             n[candorv1.EntryKind_ENTRY_KIND_BODY_CREATED],
+		Memberships:        n[candorv1.EntryKind_ENTRY_KIND_MEMBER_ADDED],
+		Calls:              6,
+		OpenCalls:          1,
+		Declarations:       n[candorv1.EntryKind_ENTRY_KIND_DECLARATION],
+		Clearances:         n[candorv1.EntryKind_ENTRY_KIND_CLEARANCE],
+		Ballots:            n[candorv1.EntryKind_ENTRY_KIND_BALLOT],
+		Positions:          4,
+		Results:            5,
+		Proposals:          2,
+		Objections:         1,
+		Designations:       1,
+		Appeals:            1,
+		MinorityStatements: 1,
+		Signatures:         1,
+	}
+	if diff := cmp.Diff(want, r.Summary()); diff != "" {
+		t.Errorf("Summary() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReplayNamesTheFirstBadEntry writes an honest council, then entries that break one rule each,
+// and checks that the replay names the bad entry and the rule.
+func TestReplayNamesTheFirstBadEntry(t *testing.T) {
+	inPast := func(d time.Duration) mutation {
+		return func(e *candorv1.LogEntry) { e.Time = timestamppb.New(e.Time.AsTime().Add(-d)) }
+	}
+	tests := []struct {
+		name string
+		// build writes entries after the council and returns the index of the bad one (-1: none).
+		build   func(g *gen, c council) int64
+		wantErr error
+	}{
+		// The invariant.
+		{"ballot without a declaration", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrDeclarationRequired},
+		{"ballot on a declaration in another call", func(g *gen, c council) int64 {
+			call, other := g.open(c.body, c.chair, nil), g.open(c.body, c.chair, nil)
+			g.declare(other, c.alice, none, join)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrDeclarationRequired},
+		{"ballot after the SOI changed", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.soi(c.alice, "New Employer Ltd")
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrDeclarationStale},
+		{"ballot after a declared recusal", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.declare(call, c.alice, actual, recuse)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrRecused},
+		{"ballot with an actual conflict under RECUSE", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: recusePol})
+			g.declare(call, c.alice, actual, join)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrRecused},
+		{"ballot with an uncleared conflict under REVIEW", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			g.declare(call, c.alice, potential, join)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrDeclarationNotClear},
+		{"clearance does not carry to a new declaration", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			g.declare(call, c.alice, potential, join)
+			g.clear(call, c.chair, c.alice, cleared)
+			g.declare(call, c.alice, actual, join)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrDeclarationNotClear},
+		{"ballot after the chair required recusal", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			g.declare(call, c.alice, actual, join)
+			g.clear(call, c.chair, c.alice, mustRecuse)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrRecused},
+		{"ballot after CALL_CLOSED", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.close(call, c.chair)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"ballot after the deadline", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{Deadline: timestamppb.New(g.now.Add(time.Minute))})
+			g.declare(call, c.alice, none, join)
+			g.now = g.now.Add(2 * time.Minute)
+			g.vote(call, c.alice, "yes")
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"ballot cast by someone else", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.vote(call, c.alice, "yes", func(e *candorv1.LogEntry) { e.Actor = c.bob })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"ballot for an option not offered", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.vote(call, c.alice, "maybe")
+			return g.last()
+		}, domain.ErrUnknownOption},
+		{"ballot that hides its conflict from the flags", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, actual, join)
+			g.vote(call, c.alice, "yes", func(e *candorv1.LogEntry) { e.GetBallot().ConflictLevel = none })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"ballot that supersedes the wrong ballot", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.vote(call, c.alice, "yes")
+			g.vote(call, c.alice, "no", func(e *candorv1.LogEntry) { e.GetBallot().Supersedes = "" })
+			return g.last()
+		}, verify.ErrInconsistent},
+
+		// Declarations.
+		{"declaration by a participant not eligible", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.outsider, none, join)
+			return g.last()
+		}, domain.ErrNotEligible},
+		{"declaration in a call never opened", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			other := c.body + "/calls/" + uuid.NewString()
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) {
+				e.Subject = other
+				e.GetDeclaration().Name = other + "/declarations/" + uuid.NewString()
+			})
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"declaration logged before its call opened", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			i := g.last() - 1
+			g.entries[i], g.entries[i+1] = g.entries[i+1], g.entries[i]
+			g.kinds[i], g.kinds[i+1] = g.kinds[i+1], g.kinds[i]
+			return i
+		}, verify.ErrInconsistent},
+		{"declaration backdated before its entry", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) {
+				e.GetDeclaration().CreateTime = timestamppb.New(e.Time.AsTime().Add(-time.Hour))
+			})
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"declaration restating an old SOI version", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			old := g.sois[c.alice]
+			g.soi(c.alice, "New Employer Ltd")
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) {
+				e.GetDeclaration().SoiVersion, e.GetDeclaration().SoiContentHash = old.Version, old.ContentHash
+			})
+			return g.last()
+		}, domain.ErrSOIPinNotCurrent},
+		{"declaration pinning another content hash", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) {
+				h := append([]byte(nil), e.GetDeclaration().SoiContentHash...)
+				h[0] ^= 1
+				e.GetDeclaration().SoiContentHash = h
+			})
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"declaration claiming a changed SOI it did not file", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) { e.GetDeclaration().SoiChanged = true })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"declaration superseding nothing when one is current", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.declare(call, c.alice, actual, recuse, func(e *candorv1.LogEntry) { e.GetDeclaration().Supersedes = "" })
+			return g.last()
+		}, verify.ErrInconsistent},
+
+		// SOI versions.
+		{"SOI whose hash is not its content's", func(g *gen, c council) int64 {
+			g.soi(c.alice, "Example Org", func(e *candorv1.LogEntry) { e.GetStatementOfInterest().Employer = "Someone Else" })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"SOI filed by someone else", func(g *gen, c council) int64 {
+			g.soi(c.alice, "Example Org", func(e *candorv1.LogEntry) { e.Actor = c.bob })
+			return g.last()
+		}, verify.ErrInconsistent},
+
+		// Clearances.
+		{"clearance by a member who is not a chair", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			g.declare(call, c.bob, potential, join)
+			g.clear(call, c.alice, c.bob, cleared)
+			return g.last()
+		}, domain.ErrChairOnly},
+		{"clearance of a superseded declaration", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			old := g.declare(call, c.bob, potential, join)
+			g.declare(call, c.bob, actual, join)
+			g.clear(call, c.chair, c.bob, cleared, func(e *candorv1.LogEntry) { e.GetClearance().Declaration = old.Name })
+			return g.last()
+		}, verify.ErrInconsistent},
+
+		// Calls.
+		{"call opened by a member who is not a chair", func(g *gen, c council) int64 {
+			g.open(c.body, c.alice, nil)
+			return g.last()
+		}, domain.ErrChairOnly},
+		{"call narrowed without saying so", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, &candorv1.Call{EligibleParticipants: []string{c.alice}},
+				func(e *candorv1.LogEntry) { e.GetCall().EligibilityRestricted = false })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"call admitting a non-member", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, &candorv1.Call{EligibleParticipants: []string{c.alice}}, func(e *candorv1.LogEntry) {
+				e.GetCall().EligibleParticipants = append(e.GetCall().EligibleParticipants, c.outsider)
+			})
+			return g.last()
+		}, domain.ErrEligibleNotMember},
+		{"recorded result altered", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.vote(call, c.alice, "yes")
+			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Result.Counts[1].Count++ })
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"result counting a ballot withdrawn by recusal", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.vote(call, c.alice, "yes")
+			// The result as it stood before alice recused.
+			g.tick()
+			standings := map[string]domain.Standing{}
+			for _, p := range g.calls[call].c.EligibleParticipants {
+				standings[p] = domain.Standing{Declaration: g.calls[call].decls[p]}
+			}
+			before := domain.Tally(g.calls[call].c, standings, g.calls[call].ballots)
+			g.declare(call, c.alice, actual, recuse)
+			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Result = before })
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"call changed at its closing", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Quorum = 0; e.GetCall().Title = "Something else" })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"call closed twice", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.close(call, c.chair)
+			g.close(call, c.chair)
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"call closed by the server with no deadline", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.close(call, "server")
+			return g.last()
+		}, verify.ErrInconsistent},
+
+		// Screening and consensus calls.
+		{"declaration of no conflict, unexplained, by an SOI naming an affected party", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{AffectedParties: []string{"example registry inc"}})
+			g.declare(call, c.alice, none, join)
+			return g.last()
+		}, domain.ErrExplanationRequired},
+		{"position in a vote", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			g.state(call, c.alice, support)
+			return g.last()
+		}, domain.ErrWrongKind},
+		{"ballot in a consensus call", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.declare(call, c.carol, none, join)
+			g.vote(call, c.carol, "support")
+			return g.last()
+		}, domain.ErrWrongKind},
+		{"position without a declaration", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.state(call, c.carol, support)
+			return g.last()
+		}, domain.ErrDeclarationRequired},
+		{"position after a recusal", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.declare(call, c.alice, actual, recuse)
+			g.state(call, c.alice, support)
+			return g.last()
+		}, domain.ErrRecused},
+		{"position after a consensus call closed", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.state(call, c.alice, oppose)
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"clearance after a consensus call closed", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.clear(call, c.chair, c.alice, cleared)
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"declaration after a consensus call closed", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.declare(call, c.carol, none, join)
+			return g.last()
+		}, domain.ErrCallClosed},
+		{"designation while positions are open", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			return g.last()
+		}, domain.ErrCallStillOpen},
+		{"designation by a member", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.alice, candorv1.ConsensusLevel_CONSENSUS_LEVEL_FULL_CONSENSUS, time.Hour)
+			return g.last()
+		}, domain.ErrChairOnly},
+		{"objection after its window", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			g.now = g.now.Add(time.Hour)
+			g.object(call, c.bob)
+			return g.last()
+		}, domain.ErrObjectionWindowClosed},
+		{"objection by the admin", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			g.object(call, "admin")
+			return g.last()
+		}, domain.ErrParticipantOnly},
+		{"final designation while members may object", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			g.finalize(call, c.chair)
+			return g.last()
+		}, domain.ErrObjectionWindowOpen},
+		{"final designation other than the proposal", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			g.now = g.now.Add(time.Hour)
+			g.finalize(call, c.chair, func(e *candorv1.LogEntry) {
+				e.GetDesignation().Level = candorv1.ConsensusLevel_CONSENSUS_LEVEL_FULL_CONSENSUS
+			})
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"appeal before the designation is final", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE, time.Hour)
+			g.appeal(call, c.bob)
+			return g.last()
+		}, domain.ErrDesignationNotFinal},
+		{"minority statement by someone without a position", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.fileStatement(call, c.carol, nil)
+			return g.last()
+		}, domain.ErrPositionRequired},
+		{"signature by someone not named", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			s := g.fileStatement(call, c.bob, []string{c.alice})
+			g.declare(call, c.carol, none, join)
+			g.state(call, c.carol, oppose)
+			g.sign(call, s, c.carol)
+			return g.last()
+		}, domain.ErrNotCosigner},
+		{"signature twice", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			s := g.fileStatement(call, c.bob, []string{c.alice})
+			g.sign(call, s, c.alice)
+			g.sign(call, s, c.alice)
+			return g.last()
+		}, domain.ErrAlreadySigned},
+		{"minority statement dropped at close", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.fileStatement(call, c.bob, nil)
+			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Consensus.MinorityStatements = nil })
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"result with another group breakdown", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair, func(e *candorv1.LogEntry) {
+				e.GetCall().Result.Groups[0].StakeholderGroup = "No such group"
+			})
+			return g.last()
+		}, verify.ErrResultMismatch},
+
+		// Participants and the envelope.
+		{"participant added by a participant", func(g *gen, c council) int64 {
+			g.participant(func(e *candorv1.LogEntry) { e.Actor = c.chair })
+			return g.last()
+		}, domain.ErrAdminOnly},
+		{"participant's email in the log", func(g *gen, c council) int64 {
+			g.participant(func(e *candorv1.LogEntry) { e.GetParticipant().Email = "a@example.org" })
+			return g.last()
+		}, verify.ErrMalformedEntry},
+		{"envelope format 2", func(g *gen, c council) int64 {
+			g.body(func(e *candorv1.LogEntry) { e.Format = 2 })
+			return g.last()
+		}, verify.ErrMalformedEntry},
+		{"kind that does not match the payload", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join, func(e *candorv1.LogEntry) { e.Kind = candorv1.EntryKind_ENTRY_KIND_BALLOT })
+			return g.last()
+		}, verify.ErrMalformedEntry},
+		{"unknown kind", func(g *gen, c council) int64 {
+			g.body(func(e *candorv1.LogEntry) { e.Kind = 99 })
+			return g.last()
+		}, verify.ErrMalformedEntry},
+		{"bytes that do not decode", func(g *gen, c council) int64 {
+			g.entries = append(g.entries, []byte{0xff, 0xff, 0xff})
+			g.kinds = append(g.kinds, candorv1.EntryKind_ENTRY_KIND_UNSPECIFIED)
+			return g.last()
+		}, verify.ErrMalformedEntry},
+		{"time an hour before the entry before", func(g *gen, c council) int64 {
+			g.body(inPast(time.Hour))
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"time a little before the entry before is allowed", func(g *gen, c council) int64 {
+			g.body(inPast(verify.TimeTolerance / 2))
+			return -1
+		}, nil},
+		{"whole honest session", func(g *gen, c council) int64 {
+			session(g, c)
+			return -1
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGen(t)
+			c := newCouncil(g)
+			want := tt.build(g, c)
+			_, err := replayAll(g.entries)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Replay: %v, want success", err)
+				}
+				return
+			}
+			var ee *verify.EntryError
+			if !errors.As(err, &ee) {
+				t.Fatalf("Replay: %v, want an *EntryError", err)
+			}
+			if ee.Index != want || ee.Kind != g.kinds[want] {
+				t.Errorf("Replay failed at entry %d (%v), want entry %d (%v): %v", ee.Index, ee.Kind, want, g.kinds[want], err)
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("Replay: %v, want an error wrapping %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEntryErrorMessage(t *testing.T) {
+	g := newGen(t)
+	c := newCouncil(g)
+	call := g.open(c.body, c.chair, nil)
+	g.vote(call, c.alice, "yes")
+	_, err := replayAll(g.entries)
+	want := fmt.Sprintf("entry %d (BALLOT): ballot by %s: ", g.last(), c.alice)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Replay: %v, want a message starting %q", err, want)
+	}
+}
+
+func TestReplayerStopsAtTheFirstFailure(t *testing.T) {
+	g := newGen(t)
+	c := newCouncil(g)
+	call := g.open(c.body, c.chair, nil)
+	g.vote(call, c.alice, "yes")
+	bad := g.last()
+	g.declare(call, c.bob, none, join)
+
+	r := verify.NewReplayer()
+	var first error
+	for i, data := range g.entries {
+		err := r.Apply(int64(i), data)
+		if int64(i) < bad && err != nil {
+			t.Fatalf("Apply(%d): %v", i, err)
+		}
+		if int64(i) == bad {
+			first = err
+		}
+		if int64(i) > bad && err != first {
+			t.Errorf("Apply(%d) after a failure = %v, want the first failure %v again", i, err, first)
+		}
+	}
+	if first == nil {
+		t.Fatalf("Apply(%d) accepted a ballot without a declaration", bad)
+	}
+}
+
+func TestReplayerRefusesAGap(t *testing.T) {
+	g := newGen(t)
+	newCouncil(g)
+	r := verify.NewReplayer()
+	if err := r.Apply(0, g.entries[0]); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Apply(2, g.entries[2])
+	var ee *verify.EntryError
+	if !errors.As(err, &ee) || ee.Index != 1 || !errors.Is(err, verify.ErrMissingEntries) {
+		t.Errorf("Apply(2) after entry 0 = %v, want entry 1 missing", err)
+	}
+}

@@ -1,0 +1,347 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/candorhq/candor/internal/daemon"
+	"github.com/candorhq/candor/internal/store"
+	ts "github.com/candorhq/candor/internal/testserver"
+	"github.com/candorhq/candor/internal/translog"
+	"github.com/candorhq/candor/internal/verify"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// Bucket and key names of the store's schema (internal/store/schema.go), for editing a copy of the
+// file as an operator with a text editor could.
+var (
+	bucketLog         = []byte("log")
+	bucketMeta        = []byte("meta")
+	bucketCheckpoints = []byte("checkpoints")
+	metaLogSize       = []byte("log_size")
+)
+
+func u64(v int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	return b
+}
+
+// copyDir copies the regular files of a stopped server's data folder (candor.db, log.key,
+// log.pub, admin.token) to a new folder.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	files, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !f.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// editDB runs edit on the bbolt file of a stopped server's data folder.
+func editDB(t *testing.T, dir string, edit func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, daemon.DBFile), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(edit); err != nil {
+		t.Fatalf("editing %s: %v", dir, err)
+	}
+}
+
+// entryValue returns a copy of entry i's stored bytes.
+func entryValue(tx *bolt.Tx, i int64) []byte {
+	return append([]byte(nil), tx.Bucket(bucketLog).Get(u64(i))...)
+}
+
+// otherKey returns the verifier key of a fresh log key with the same origin as key.
+func otherKey(t *testing.T, key string) string {
+	t.Helper()
+	origin, _, _ := strings.Cut(key, "+")
+	_, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vkey
+}
+
+// tamperFixture is a server's data folder after an honest session, stopped, with the verifier's
+// state folder after a successful verification of it.
+type tamperFixture struct {
+	dataDir, stateDir, key string
+	size                   int64 // entries in the log
+	ballot                 int64 // index of a ballot entry
+	last                   *candorv1.Receipt
+	auditorToken           string
+}
+
+func newTamperFixture(t *testing.T) tamperFixture {
+	t.Helper()
+	srv := ts.Start(t)
+	w := ts.NewWorld(t, srv)
+	r := newRecord(t, w)
+	r.session(false)
+	f := tamperFixture{dataDir: srv.DataDir, stateDir: t.TempDir(), key: srv.VerifierKey, auditorToken: w.Auditor.Token}
+	sum, err := verify.Log(w.Auditor.Ctx(t), w.Auditor.Audit, verify.Options{VerifierKey: f.key, StateDir: f.stateDir})
+	if err != nil {
+		t.Fatalf("Log of the honest server: %v", err)
+	}
+	f.size, f.ballot, f.last = sum.TreeSize, r.ballots[len(r.ballots)/2].LogIndex, r.last
+	if f.last.LogIndex != f.size-1 {
+		t.Fatalf("the last write's entry is %d, want the last entry %d", f.last.LogIndex, f.size-1)
+	}
+	srv.Stop()
+	return f
+}
+
+// serve starts a server on a copy of the fixture's data folder after edit, and returns an auditor's
+// client of it.
+func (f tamperFixture) serve(t *testing.T, edit func(tx *bolt.Tx) error) *ts.Client {
+	t.Helper()
+	dir := copyDir(t, f.dataDir)
+	if edit != nil {
+		editDB(t, dir, edit)
+	}
+	srv := ts.Start(t, ts.DataDir(dir))
+	return ts.NewClient(srv.Conn(), f.auditorToken)
+}
+
+// TestLogDetectsTampering edits a copy of an honest server's file, serves it, and checks that
+// verification fails and names the bad entry: both for an auditor who verified the log before
+// (and kept its checkpoint) and for one who never did.
+func TestLogDetectsTampering(t *testing.T) {
+	f := newTamperFixture(t)
+	tests := []struct {
+		name string
+		edit func(tx *bolt.Tx) error
+		// key is the pinned key; empty means the log's own.
+		key func(t *testing.T) string
+		// wantIndex is the entry the error must name, -1 for none.
+		wantIndex int64
+		// wantErr is what an auditor who kept the checkpoint of the honest log gets; wantFreshErr
+		// what one who never verified this log gets (nil: success).
+		wantErr, wantFreshErr error
+	}{
+		{
+			name: "one byte of a ballot flipped",
+			edit: func(tx *bolt.Tx) error {
+				v := entryValue(tx, f.ballot)
+				v[len(v)/2] ^= 0x01
+				return tx.Bucket(bucketLog).Put(u64(f.ballot), v)
+			},
+			wantIndex: f.ballot,
+			wantErr:   verify.ErrRootMismatch, wantFreshErr: verify.ErrRootMismatch,
+		},
+		{
+			name: "one byte of the first entry flipped",
+			edit: func(tx *bolt.Tx) error {
+				v := entryValue(tx, 0)
+				v[len(v)-1] ^= 0x20
+				return tx.Bucket(bucketLog).Put(u64(0), v)
+			},
+			wantIndex: 0,
+			wantErr:   verify.ErrRootMismatch, wantFreshErr: verify.ErrRootMismatch,
+		},
+		{
+			name: "one byte of the last entry flipped",
+			edit: func(tx *bolt.Tx) error {
+				v := entryValue(tx, f.size-1)
+				v[2] ^= 0x80
+				return tx.Bucket(bucketLog).Put(u64(f.size-1), v)
+			},
+			wantIndex: f.size - 1,
+			wantErr:   verify.ErrRootMismatch, wantFreshErr: verify.ErrRootMismatch,
+		},
+		{
+			name: "a ballot swapped with the entry before it",
+			edit: func(tx *bolt.Tx) error {
+				a, b := entryValue(tx, f.ballot-1), entryValue(tx, f.ballot)
+				if err := tx.Bucket(bucketLog).Put(u64(f.ballot-1), b); err != nil {
+					return err
+				}
+				return tx.Bucket(bucketLog).Put(u64(f.ballot), a)
+			},
+			wantIndex: f.ballot - 1,
+			wantErr:   verify.ErrRootMismatch, wantFreshErr: verify.ErrRootMismatch,
+		},
+		{
+			name: "two distant entries swapped",
+			edit: func(tx *bolt.Tx) error {
+				a, b := entryValue(tx, 3), entryValue(tx, f.size-2)
+				if err := tx.Bucket(bucketLog).Put(u64(3), b); err != nil {
+					return err
+				}
+				return tx.Bucket(bucketLog).Put(u64(f.size-2), a)
+			},
+			wantIndex: 3,
+			wantErr:   verify.ErrRootMismatch, wantFreshErr: verify.ErrRootMismatch,
+		},
+		{
+			name:      "the last entry's bytes removed",
+			edit:      func(tx *bolt.Tx) error { return tx.Bucket(bucketLog).Delete(u64(f.size - 1)) },
+			wantIndex: f.size - 1,
+			wantErr:   verify.ErrMissingEntries, wantFreshErr: verify.ErrMissingEntries,
+		},
+		{
+			name:      "a ballot's bytes removed",
+			edit:      func(tx *bolt.Tx) error { return tx.Bucket(bucketLog).Delete(u64(f.ballot)) },
+			wantIndex: f.ballot,
+			wantErr:   verify.ErrMissingEntries, wantFreshErr: verify.ErrMissingEntries,
+		},
+		{
+			// The server starts on it: its newest checkpoint now matches its hashes. Only an
+			// auditor who kept the checkpoint of the longer log can tell.
+			name: "the last entry removed and the log rolled back to the checkpoint before",
+			edit: func(tx *bolt.Tx) error {
+				if err := tx.Bucket(bucketLog).Delete(u64(f.size - 1)); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bucketCheckpoints).Delete(u64(f.size)); err != nil {
+					return err
+				}
+				return tx.Bucket(bucketMeta).Put(metaLogSize, u64(f.size-1))
+			},
+			wantIndex:    -1,
+			wantErr:      verify.ErrNotConsistent,
+			wantFreshErr: nil, // a valid log of one entry fewer
+		},
+		{
+			name:         "a checkpoint signed by another key",
+			key:          func(t *testing.T) string { return otherKey(t, f.key) },
+			wantIndex:    -1,
+			wantErr:      translog.ErrUnverifiedCheckpoint,
+			wantFreshErr: translog.ErrUnverifiedCheckpoint,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := f.serve(t, tt.edit)
+			key := f.key
+			if tt.key != nil {
+				key = tt.key(t)
+			}
+			for _, run := range []struct {
+				name     string
+				stateDir string
+				wantErr  error
+			}{
+				{"auditor who verified before", copyDir(t, f.stateDir), tt.wantErr},
+				{"first-time auditor", t.TempDir(), tt.wantFreshErr},
+			} {
+				_, err := verify.Log(client.Ctx(t), client.Audit, verify.Options{VerifierKey: key, StateDir: run.stateDir, PageSize: 5})
+				if run.wantErr == nil {
+					if err != nil {
+						t.Errorf("%s: Log: %v, want success (nothing it can check was altered)", run.name, err)
+					}
+					continue
+				}
+				if !errors.Is(err, run.wantErr) {
+					t.Errorf("%s: Log: %v, want an error wrapping %v", run.name, err, run.wantErr)
+					continue
+				}
+				gotIndex := int64(-1)
+				if ee := (*verify.EntryError)(nil); errors.As(err, &ee) {
+					gotIndex = ee.Index
+				}
+				if gotIndex != tt.wantIndex {
+					t.Errorf("%s: Log: %v; named entry %d, want %d (-1: none)", run.name, err, gotIndex, tt.wantIndex)
+				}
+			}
+		})
+	}
+}
+
+// TestRolledBackServerFailsAfterGrowingAgain rolls the log back by one entry, lets the server
+// accept a different write in its place (a fork of the same size), and checks that an auditor who
+// kept the old checkpoint, and a receipt for the removed entry, both fail.
+func TestRolledBackServerFailsAfterGrowingAgain(t *testing.T) {
+	f := newTamperFixture(t)
+	dir := copyDir(t, f.dataDir)
+	editDB(t, dir, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketLog).Delete(u64(f.size - 1)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCheckpoints).Delete(u64(f.size)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(metaLogSize, u64(f.size-1))
+	})
+	srv := ts.Start(t, ts.DataDir(dir))
+	auditor := ts.NewClient(srv.Conn(), f.auditorToken)
+
+	proof, err := verify.ProofFromReceipt(f.last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.Receipt(auditor.Ctx(t), auditor.Audit, f.key, proof); !errors.Is(err, verify.ErrNotConsistent) {
+		t.Errorf("Receipt for the removed entry on the rolled-back log: %v, want ErrNotConsistent", err)
+	}
+
+	// One write brings the log back to its old size, with another last entry.
+	admin := ts.NewClient(srv.Conn(), srv.AdminToken)
+	if _, err := admin.Bodies.CreateBody(admin.Ctx(t), &candorv1.CreateBodyRequest{Title: "Fork"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkpointSize(t, auditor, f.key); got != f.size {
+		t.Fatalf("forked log has %d entries, want %d", got, f.size)
+	}
+	_, err = verify.Log(auditor.Ctx(t), auditor.Audit, verify.Options{VerifierKey: f.key, StateDir: copyDir(t, f.stateDir)})
+	if !errors.Is(err, verify.ErrNotConsistent) || !errors.Is(err, translog.ErrProofFailed) {
+		t.Errorf("Log of a fork of the same size: %v, want ErrNotConsistent (two roots for one size)", err)
+	}
+	if err := verify.Receipt(auditor.Ctx(t), auditor.Audit, f.key, proof); !errors.Is(err, verify.ErrNotConsistent) {
+		t.Errorf("Receipt for the removed entry on the forked log: %v, want ErrNotConsistent", err)
+	}
+}
+
+// TestServerRefusesALogThatDoesNotMatchItsCheckpoint removes the last entry and the log size but
+// keeps the newest checkpoint: the server must refuse to start rather than serve it.
+func TestServerRefusesALogThatDoesNotMatchItsCheckpoint(t *testing.T) {
+	f := newTamperFixture(t)
+	dir := copyDir(t, f.dataDir)
+	editDB(t, dir, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketLog).Delete(u64(f.size - 1)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(metaLogSize, u64(f.size-1))
+	})
+	d, err := daemon.New(daemon.Config{
+		DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		d.Serve(ctx)
+		t.Fatal("daemon.New served a log shorter than its newest checkpoint")
+	}
+	if !errors.Is(err, store.ErrLogCorrupt) {
+		t.Errorf("daemon.New: %v, want an error wrapping store.ErrLogCorrupt", err)
+	}
+}

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -34,10 +35,19 @@ func (s *Server) ListEntries(ctx context.Context, req *candorv1.ListEntriesReque
 		return nil, err
 	}
 	resp := &candorv1.ListEntriesResponse{}
+	bytes := 0
 	err := s.svc.Entries(ctx, principal(ctx), req.StartIndex, n, func(index int64, data []byte) error {
+		// Cap the page by size too, well under gRPC's 4 MiB default receive limit; at least one
+		// entry is always returned so a reader makes progress.
+		if bytes += len(data); bytes > maxEntriesBytes && len(resp.Entries) > 0 {
+			return errPageFull
+		}
 		resp.Entries = append(resp.Entries, &candorv1.Entry{Index: index, Data: data})
 		return nil
 	})
+	if errors.Is(err, errPageFull) {
+		err = nil
+	}
 	if err != nil {
 		return nil, toStatus(s.log, "ListEntries", err)
 	}
@@ -115,6 +125,11 @@ func (s *Server) ListCallRecord(ctx context.Context, req *candorv1.ListCallRecor
 	es, next := page(es, limit, func(e *candorv1.RecordEntry) string { return encodeIndexToken(e.LogIndex) })
 	return &candorv1.ListCallRecordResponse{Entries: es, NextPageToken: next}, nil
 }
+
+// maxEntriesBytes caps a ListEntries page's entry bytes.
+const maxEntriesBytes = 2 << 20
+
+var errPageFull = errors.New("rpc: page full")
 
 func hashBytes(hs []tlog.Hash) [][]byte {
 	out := make([][]byte, len(hs))

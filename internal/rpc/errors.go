@@ -71,6 +71,7 @@ var mappings = []mapping{
 	{store.ErrCallNotFound, codes.NotFound, "CALL_NOT_FOUND"},
 	{store.ErrEntryNotFound, codes.NotFound, "ENTRY_NOT_FOUND"},
 	{store.ErrBadRange, codes.OutOfRange, "OUT_OF_RANGE"},
+	{store.ErrLogCorrupt, codes.DataLoss, "LOG_CORRUPT"},
 	{store.ErrClosed, codes.Unavailable, "SHUTTING_DOWN"},
 
 	{context.Canceled, codes.Canceled, "CANCELLED"},

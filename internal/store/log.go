@@ -55,15 +55,29 @@ func (tx *ReadTx) Entry(index int64) ([]byte, error) {
 	return clone(v), nil
 }
 
-// Entries calls fn with up to n entries starting at index start, in order.
+// Entries calls fn with up to n entries starting at index start, in order, stopping at the published
+// size. Each entry is checked against its stored leaf hash on the way out, so a file altered outside
+// the server is reported (ErrLogCorrupt) rather than served: a missing or edited entry stops the read.
 func (tx *ReadTx) Entries(start int64, n int, fn func(index int64, data []byte) error) error {
+	size := logSize(tx.btx)
+	hashes := hashReader{tx.btx.Bucket(bucketHashes)}
 	c := tx.btx.Bucket(bucketLog).Cursor()
-	i := 0
-	for k, v := c.Seek(u64(uint64(start))); k != nil && i < n; k, v = c.Next() {
-		if err := fn(int64(binary.BigEndian.Uint64(k)), clone(v)); err != nil {
+	want := start
+	for k, v := c.Seek(u64(uint64(start))); want < size && want < start+int64(n); k, v = c.Next() {
+		if k == nil || int64(binary.BigEndian.Uint64(k)) != want {
+			return fmt.Errorf("%w: entry %d is missing", ErrLogCorrupt, want)
+		}
+		leaf, err := hashes.ReadHashes([]int64{tlog.StoredHashIndex(0, want)})
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrLogCorrupt, err)
+		}
+		if tlog.RecordHash(v) != leaf[0] {
+			return fmt.Errorf("%w: entry %d does not match its leaf hash", ErrLogCorrupt, want)
+		}
+		if err := fn(want, clone(v)); err != nil {
 			return err
 		}
-		i++
+		want++
 	}
 	return nil
 }

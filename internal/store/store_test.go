@@ -322,3 +322,51 @@ func TestUpdateAfterClose(t *testing.T) {
 }
 
 func protoUnmarshal(b []byte, m *candorv1.LogEntry) error { return proto.Unmarshal(b, m) }
+
+// TestEntriesRefuseAlteredBytes edits and removes entries in the file (which Open's root check does
+// not read) and checks the store refuses to serve them.
+func TestEntriesRefuseAlteredBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(b *bolt.Bucket) error
+	}{
+		{"byte flipped", func(b *bolt.Bucket) error {
+			k, v := b.Cursor().First()
+			w := append([]byte(nil), v...)
+			w[len(w)-1] ^= 1
+			return b.Put(k, w)
+		}},
+		{"entry removed", func(b *bolt.Bucket) error {
+			k, _ := b.Cursor().First()
+			return b.Delete(k)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, path, n := openTemp(t)
+			for i := range 3 {
+				if _, _, err := addParticipant(ctx, s, fmt.Sprint(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+			db, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Update(func(btx *bolt.Tx) error { return tt.edit(btx.Bucket([]byte("log"))) })
+			db.Close()
+			s2, err := store.Open(path, n, store.Options{})
+			if err != nil {
+				t.Fatalf("Open: %v (the root does not rest on entry 0's bytes)", err)
+			}
+			defer s2.Close()
+			err = s2.View(func(tx *store.ReadTx) error {
+				return tx.Entries(0, 10, func(int64, []byte) error { return nil })
+			})
+			if !errors.Is(err, store.ErrLogCorrupt) {
+				t.Errorf("Entries over an altered entry: got %v, want ErrLogCorrupt", err)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc"
 
 	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/store"
@@ -122,15 +123,56 @@ func newTamperFixture(t *testing.T) tamperFixture {
 }
 
 // serve starts a server on a copy of the fixture's data folder after edit, and returns an auditor's
-// client of it.
-func (f tamperFixture) serve(t *testing.T, edit func(tx *bolt.Tx) error) *ts.Client {
+// client of it, and a client of a lying operator: one who serves the edited entries as they are in
+// the file (skipping missing ones), as a malicious server would, with the real checkpoints and
+// proofs. Candor's own server refuses to serve entries that do not match their stored hashes
+// (DataLoss), so only the lying client tests what the auditor catches on its own.
+func (f tamperFixture) serve(t *testing.T, edit func(tx *bolt.Tx) error) (honest, lying *ts.Client) {
 	t.Helper()
 	dir := copyDir(t, f.dataDir)
 	if edit != nil {
 		editDB(t, dir, edit)
 	}
+	raw := readEntries(t, filepath.Join(dir, "candor.db"))
 	srv := ts.Start(t, ts.DataDir(dir))
-	return ts.NewClient(srv.Conn(), f.auditorToken)
+	honest = ts.NewClient(srv.Conn(), f.auditorToken)
+	lying = ts.NewClient(srv.Conn(), f.auditorToken)
+	lying.Audit = lyingAudit{AuditServiceClient: honest.Audit, entries: raw}
+	return honest, lying
+}
+
+// readEntries reads the log bucket of a bbolt file as it is.
+func readEntries(t *testing.T, path string) []*candorv1.Entry {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var out []*candorv1.Entry
+	db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("log")).ForEach(func(k, v []byte) error {
+			out = append(out, &candorv1.Entry{Index: int64(binary.BigEndian.Uint64(k)), Data: append([]byte(nil), v...)})
+			return nil
+		})
+	})
+	return out
+}
+
+// lyingAudit serves entries from a file it does not check.
+type lyingAudit struct {
+	candorv1.AuditServiceClient
+	entries []*candorv1.Entry
+}
+
+func (l lyingAudit) ListEntries(_ context.Context, req *candorv1.ListEntriesRequest, _ ...grpc.CallOption) (*candorv1.ListEntriesResponse, error) {
+	resp := &candorv1.ListEntriesResponse{}
+	for _, e := range l.entries {
+		if e.Index >= req.StartIndex && len(resp.Entries) < int(req.MaxEntries) {
+			resp.Entries = append(resp.Entries, e)
+		}
+	}
+	return resp, nil
 }
 
 // TestLogDetectsTampering edits a copy of an honest server's file, serves it, and checks that
@@ -242,7 +284,7 @@ func TestLogDetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := f.serve(t, tt.edit)
+			honest, client := f.serve(t, tt.edit)
 			key := f.key
 			if tt.key != nil {
 				key = tt.key(t)
@@ -255,6 +297,11 @@ func TestLogDetectsTampering(t *testing.T) {
 				{"auditor who verified before", copyDir(t, f.stateDir), tt.wantErr},
 				{"first-time auditor", t.TempDir(), tt.wantFreshErr},
 			} {
+				// Candor's own server, on the altered file, must not let verification pass either.
+				_, honestErr := verify.Log(honest.Ctx(t), honest.Audit, verify.Options{VerifierKey: key, StateDir: copyDir(t, run.stateDir), PageSize: 5})
+				if (honestErr == nil) != (run.wantErr == nil) {
+					t.Errorf("%s: Log of the honest server on the altered file: %v, want failure %v", run.name, honestErr, run.wantErr != nil)
+				}
 				_, err := verify.Log(client.Ctx(t), client.Audit, verify.Options{VerifierKey: key, StateDir: run.stateDir, PageSize: 5})
 				if run.wantErr == nil {
 					if err != nil {

@@ -62,8 +62,16 @@ test: check-generate lint ## The whole test suite (what CI runs).
 	$(GO) test -race -count=1 ./...
 
 .PHONY: bench
-bench: ## Go benchmarks for the write path and the log.
+bench: ## Load a fresh candord: health-check ceiling, then declarations and ballots (CONCURRENCY=256 DURATION=10s ...).
+	./scripts/bench.sh
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks: write path, log, large logs up to 1M entries.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: crash-test
+crash-test: ## SIGKILL candord 20 times under writes; no acknowledged write may be lost.
+	$(GO) test -count=1 -run TestCrash ./internal/crashtest/ -v
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for a short while.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/candorhq/candor/internal/daemon"
@@ -33,6 +34,12 @@ func main() {
 	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
 	flag.Parse()
 
+	if os.Getenv("GOGC") == "" {
+		// Under load a quarter of the CPU went to garbage collection at the default GOGC=100; the
+		// live heap is small and writes in flight are bounded, so trade memory for throughput
+		// (+15-25% writes/s in BenchmarkInProcess) unless the operator chose otherwise.
+		debug.SetGCPercent(400)
+	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
 	if *jsonLogs {
 		h = slog.NewJSONHandler(os.Stderr, nil)

@@ -285,6 +285,21 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 	return out, err
 }
 
+// callFor reads what one participant's write needs of a call: its head, with eligibility narrowed to
+// that participant when they are eligible. The rules only ask whether p is on the list, and decoding
+// the whole list on every declaration and ballot was the commit loop's largest cost (pprof: 12% of
+// CPU with 256 members).
+func callFor(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, error) {
+	c, err := tx.CallHead(body, call)
+	if err != nil {
+		return nil, err
+	}
+	if tx.IsEligible(call, p) {
+		c.EligibleParticipants = []string{resource.Participant(p)}
+	}
+	return c, nil
+}
+
 // Restatement is how a declaration restates the SOI: pinned unchanged by hash, or changed.
 type Restatement struct {
 	UnchangedHash []byte
@@ -312,7 +327,7 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 	id := newID()
 	var d *candorv1.Declaration
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		c, err := tx.Call(body, call)
+		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
@@ -426,7 +441,7 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 	id := newID()
 	var b *candorv1.Ballot
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		c, err := tx.Call(body, call)
+		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 	id := newID()
 	var ps *candorv1.PositionStatement
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		c, err := tx.Call(body, call)
+		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ var (
 	bucketBodies       = []byte("bodies")       // body id -> candorv1.Body
 	bucketMembers      = []byte("members")      // body id | participant id -> candorv1.Membership
 	bucketCalls        = []byte("calls")        // body id | call id -> candorv1.Call
+	bucketCallHeads    = []byte("callheads")    // body id | call id -> candorv1.Call without eligible_participants
+	bucketEligible     = []byte("eligible")     // call id | participant id -> empty
 	bucketDeadlines    = []byte("deadlines")    // u64 unix nanos | body id | call id -> empty (open calls only)
 	bucketDeclarations = []byte("declarations") // call id | participant id -> current candorv1.Declaration
 	bucketClearances   = []byte("clearances")   // call id | participant id -> candorv1.Clearance of the current declaration
@@ -26,6 +28,7 @@ var (
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketParticipants, bucketTokens, bucketSOIs, bucketBodies, bucketMembers, bucketCalls,
+	bucketCallHeads, bucketEligible,
 	bucketDeadlines, bucketDeclarations, bucketClearances, bucketBallots, bucketPositions, bucketHistory, bucketCallRecord,
 	bucketLog, bucketHashes, bucketCheckpoints,
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -238,9 +239,43 @@ func (tx *ReadTx) Call(b, c uuid.UUID) (*candorv1.Call, error) {
 	return m, err
 }
 
-// PutCall stores a call.
+// PutCall stores a call, its head, and (when the call is new) its eligibility index.
 func (tx *Tx) PutCall(b, c uuid.UUID, m *candorv1.Call) error {
-	return tx.put(bucketCalls, key(id(b), id(c)), m)
+	k := key(id(b), id(c))
+	if tx.btx.Bucket(bucketCallHeads).Get(k) == nil {
+		// Eligibility is fixed when a call opens: index it once.
+		for _, name := range m.GetEligibleParticipants() {
+			p, err := uuid.Parse(strings.TrimPrefix(name, "participants/"))
+			if err != nil {
+				return fmt.Errorf("store: eligible participant %q: %w", name, err)
+			}
+			if err := tx.putRaw(bucketEligible, key(id(c), id(p)), nil); err != nil {
+				return err
+			}
+		}
+	}
+	head := proto.Clone(m).(*candorv1.Call)
+	head.EligibleParticipants = nil
+	if err := tx.put(bucketCallHeads, k, head); err != nil {
+		return err
+	}
+	return tx.put(bucketCalls, k, m)
+}
+
+// CallHead returns a call without its list of eligible participants: what a declaration or a ballot
+// needs, read on every write, without decoding a list as long as the body (see [ReadTx.IsEligible]).
+func (tx *ReadTx) CallHead(b, c uuid.UUID) (*candorv1.Call, error) {
+	m := new(candorv1.Call)
+	ok, err := tx.get(bucketCallHeads, key(id(b), id(c)), m)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrCallNotFound, c)
+	}
+	return m, err
+}
+
+// IsEligible reports whether participant p was eligible in call c when it opened.
+func (tx *ReadTx) IsEligible(c, p uuid.UUID) bool {
+	return tx.btx.Bucket(bucketEligible).Get(key(id(c), id(p))) != nil
 }
 
 // ListCalls returns up to limit calls of a body after the given call.

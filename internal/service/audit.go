@@ -64,6 +64,11 @@ func (s *Service) canReadLog(tx *store.ReadTx, pr Principal) error {
 	if s.publicAudit {
 		return nil
 	}
+	return requireAuditor(tx, pr)
+}
+
+// requireAuditor refuses callers who are neither auditors nor the admin.
+func requireAuditor(tx *store.ReadTx, pr Principal) error {
 	ok, err := isAuditor(tx, pr)
 	if err == nil && !ok {
 		err = domain.ErrAuditorOnly
@@ -80,12 +85,8 @@ func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, particip
 			return err
 		}
 		if !(pr.isParticipant() && pr.Participant == participant) {
-			ok, err := isAuditor(tx, pr)
-			if err != nil {
+			if err := requireAuditor(tx, pr); err != nil {
 				return err
-			}
-			if !ok {
-				return domain.ErrAuditorOnly
 			}
 		}
 		indexes, err := tx.DeclarationHistory(participant, after, limit)
@@ -118,12 +119,8 @@ func (s *Service) CallRecord(ctx context.Context, pr Principal, body, call uuid.
 		if _, err := tx.Call(body, call); err != nil {
 			return err
 		}
-		ok, err := isAuditor(tx, pr)
-		if err != nil {
+		if err := requireAuditor(tx, pr); err != nil {
 			return err
-		}
-		if !ok {
-			return domain.ErrAuditorOnly
 		}
 		indexes, err := tx.CallRecord(call, after, limit)
 		if err != nil {

@@ -300,6 +300,29 @@ func callFor(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, error) 
 	return c, nil
 }
 
+// standingIn reads, inside a write's transaction, what the invariant needs about participant p in a
+// call: the call (see callFor), p's current declaration, the chair's ruling on it, and p's current
+// SOI version. Ballots and positions both rest on it.
+func standingIn(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, domain.Standing, error) {
+	c, err := callFor(tx, body, call, p)
+	if err != nil {
+		return nil, domain.Standing{}, err
+	}
+	part, err := tx.Participant(p)
+	if err != nil {
+		return nil, domain.Standing{}, err
+	}
+	d, err := tx.Declaration(call, p)
+	if err != nil {
+		return nil, domain.Standing{}, err
+	}
+	cl, err := tx.Clearance(call, p)
+	if err != nil {
+		return nil, domain.Standing{}, err
+	}
+	return c, domain.Standing{Declaration: d, Clearance: cl, SOIVersion: part.SoiVersion}, nil
+}
+
 // Restatement is how a declaration restates the SOI: pinned unchanged by hash, or changed.
 type Restatement struct {
 	UnchangedHash []byte
@@ -441,23 +464,11 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 	id := newID()
 	var b *candorv1.Ballot
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
+		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
-		p, err := tx.Participant(pr.Participant)
-		if err != nil {
-			return err
-		}
-		d, err := tx.Declaration(call, pr.Participant)
-		if err != nil {
-			return err
-		}
-		cl, err := tx.Clearance(call, pr.Participant)
-		if err != nil {
-			return err
-		}
-		standing := domain.Standing{Declaration: d, Clearance: cl, SOIVersion: p.SoiVersion}
+		d := standing.Declaration
 		if err := domain.CheckBallot(c, me, standing, now); err != nil {
 			return err
 		}

@@ -27,25 +27,14 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 	id := newID()
 	var ps *candorv1.PositionStatement
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
+		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
-		p, err := tx.Participant(pr.Participant)
-		if err != nil {
+		if err := domain.CheckPosition(c, me, standing, now); err != nil {
 			return err
 		}
-		d, err := tx.Declaration(call, pr.Participant)
-		if err != nil {
-			return err
-		}
-		cl, err := tx.Clearance(call, pr.Participant)
-		if err != nil {
-			return err
-		}
-		if err := domain.CheckPosition(c, me, domain.Standing{Declaration: d, Clearance: cl, SOIVersion: p.SoiVersion}, now); err != nil {
-			return err
-		}
+		d := standing.Declaration
 		prev, err := tx.Position(call, pr.Participant)
 		if err != nil {
 			return err

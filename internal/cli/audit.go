@@ -10,13 +10,14 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// newAuditCmd is the audit command group: record queries now; reading a saved receipt
-// ("audit receipt FILE", see readReceiptFile) and verifying the log offline ("audit verify") belong here
-// too.
+// newAuditCmd is the audit command group: the record queries, and the checks of the log (verify.go).
 func newAuditCmd(a *app) *cobra.Command {
-	return newGroup("audit", "Read the record: declaration histories and call records (auditors and admins)",
+	return newGroup("audit", "Read the record and verify the log: histories, call records, receipts, checkpoints",
 		newAuditHistoryCmd(a),
 		newAuditCallCmd(a),
+		newAuditVerifyCmd(a),
+		newAuditReceiptCmd(a),
+		newAuditCheckpointCmd(a),
 	)
 }
 
@@ -91,7 +92,7 @@ func newAuditCallCmd(a *app) *cobra.Command {
 			row(tw, "LOG INDEX", "TIME", "KIND", "ACTOR", "DETAIL")
 			for _, e := range all {
 				le := e.GetEntry()
-				row(tw, fmt.Sprint(e.GetLogIndex()), a.timeString(le.GetTime()), enumString(le.GetKind()), orDash(le.GetActor()), entrySummary(le))
+				row(tw, fmt.Sprint(e.GetLogIndex()), a.timeString(le.GetTime()), enumString(le.GetKind()), orDash(le.GetActor()), entrySummary(a, le))
 			}
 			return tw.Flush()
 		},
@@ -99,7 +100,7 @@ func newAuditCallCmd(a *app) *cobra.Command {
 }
 
 // entrySummary says in one cell what a log entry records; -o json has every field.
-func entrySummary(e *candorv1.LogEntry) string {
+func entrySummary(a *app, e *candorv1.LogEntry) string {
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	switch p := e.GetPayload().(type) {
@@ -122,7 +123,11 @@ func entrySummary(e *candorv1.LogEntry) string {
 	case *candorv1.LogEntry_Call:
 		c := p.Call
 		if r := c.GetResult(); r != nil {
-			add("outcome %s", outcomeString(r))
+			if isConsensus(c) {
+				add("positions counted %d", r.GetBallotsCounted())
+			} else {
+				add("outcome %s", outcomeString(r))
+			}
 			counts := make([]string, len(r.GetCounts()))
 			for i, oc := range r.GetCounts() {
 				counts[i] = fmt.Sprintf("%s %d", cell(oc.GetOption()), oc.GetCount())
@@ -132,8 +137,13 @@ func entrySummary(e *candorv1.LogEntry) string {
 			add("flagged %d", len(r.GetFlagged()))
 		} else {
 			add("%s", short(c.GetTitle(), 40))
+			if isConsensus(c) {
+				add("consensus call")
+			}
 			add("policy %s", enumString(c.GetConflictPolicy()))
-			add("options %s", strings.Join(c.GetOptions(), "/"))
+			if !isConsensus(c) {
+				add("options %s", strings.Join(c.GetOptions(), "/"))
+			}
 			add("eligible %d", len(c.GetEligibleParticipants()))
 		}
 	case *candorv1.LogEntry_Declaration:
@@ -156,6 +166,36 @@ func entrySummary(e *candorv1.LogEntry) string {
 		add("%s", p.Ballot.GetParticipant())
 		add("%s", cell(p.Ballot.GetOption()))
 		add("conflict %s", enumString(p.Ballot.GetConflictLevel()))
+	case *candorv1.LogEntry_PositionStatement:
+		ps := p.PositionStatement
+		add("%s", ps.GetParticipant())
+		add("%s", enumString(ps.GetPosition()))
+		add("conflict %s", enumString(ps.GetConflictLevel()))
+		if c := ps.GetComment(); c != "" {
+			add("%s", short(c, 40))
+		}
+	case *candorv1.LogEntry_Designation:
+		d := p.Designation
+		add("%s", enumString(d.GetLevel()))
+		add("revision %d", d.GetRevision())
+		if e.GetKind() == candorv1.EntryKind_ENTRY_KIND_DESIGNATION_PROPOSED {
+			add("objections until %s", a.timeString(d.GetObjectionDeadline()))
+		}
+	case *candorv1.LogEntry_Objection:
+		add("%s", p.Objection.GetParticipant())
+		add("revision %d", p.Objection.GetRevision())
+		add("%s", short(p.Objection.GetReason(), 40))
+	case *candorv1.LogEntry_Appeal:
+		add("%s", p.Appeal.GetParticipant())
+		add("%s", short(p.Appeal.GetReason(), 40))
+	case *candorv1.LogEntry_MinorityStatement:
+		ms := p.MinorityStatement
+		add("%s", ms.GetName())
+		if e.GetKind() == candorv1.EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED {
+			add("signed by %d of %d co-signers", len(ms.GetSignedBy()), len(ms.GetCosigners()))
+		} else {
+			add("%d co-signers named", len(ms.GetCosigners()))
+		}
 	default:
 		add("%s", orDash(e.GetSubject()))
 	}

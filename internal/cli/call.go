@@ -16,12 +16,16 @@ import (
 )
 
 func newCallCmd(a *app) *cobra.Command {
-	return newGroup("call", "Open, watch, clear and close calls (votes)",
+	return newGroup("call", "Open, watch, clear and close calls; propose, object to, finalise and appeal designations",
 		newCallOpenCmd(a),
 		newCallShowCmd(a),
 		newCallListCmd(a),
 		newCallCloseCmd(a),
 		newCallClearCmd(a),
+		newCallProposeCmd(a),
+		newCallObjectCmd(a),
+		newCallFinalizeCmd(a),
+		newCallAppealCmd(a),
 	)
 }
 
@@ -32,6 +36,10 @@ var (
 		"recuse":   candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE,
 		"review":   candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW,
 	}
+	callKinds = map[string]candorv1.CallKind{
+		"vote":      candorv1.CallKind_CALL_KIND_VOTE,
+		"consensus": candorv1.CallKind_CALL_KIND_CONSENSUS,
+	}
 	thresholds = map[string]candorv1.Threshold{
 		"simple":          candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY,
 		"simple-majority": candorv1.Threshold_THRESHOLD_SIMPLE_MAJORITY,
@@ -41,6 +49,7 @@ var (
 
 // openFlags are the flags of `candor call open`.
 type openFlags struct {
+	kind                      string
 	title, matter, matterFile string
 	options, affected         []string
 	policy, threshold         string
@@ -51,6 +60,7 @@ type openFlags struct {
 }
 
 func (f *openFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.kind, "kind", "vote", "vote (ballots on options) or consensus (positions, then the chair's designation)")
 	fs.StringVar(&f.title, "title", "", "title of the call (required)")
 	fs.StringVar(&f.matter, "matter", "", "the matter put to the body")
 	fs.StringVar(&f.matterFile, "matter-file", "", "read the matter from `FILE` (- for standard input)")
@@ -66,7 +76,7 @@ func (f *openFlags) register(fs *pflag.FlagSet) {
 
 // openFields maps OpenCallRequest field paths to the flags that set them.
 var openFields = map[string]string{
-	"body": "BODY", "title": "--title", "matter": "--matter", "options": "--option",
+	"body": "BODY", "kind": "--kind", "title": "--title", "matter": "--matter", "options": "--option",
 	"affected_parties": "--affected-party", "conflict_policy": "--conflict-policy", "deadline": "--closes-in",
 	"quorum": "--quorum", "threshold": "--threshold", "eligible_participants": "--eligible",
 	"eligibility_justification": "--justification",
@@ -81,10 +91,25 @@ func openCallRequest(body string, f *openFlags, changed func(string) bool, now t
 	if strings.TrimSpace(f.title) == "" {
 		return nil, usageErrorf("--title is required")
 	}
+	kind := candorv1.CallKind_CALL_KIND_VOTE
+	if changed("kind") {
+		k, ok := callKinds[f.kind]
+		if !ok {
+			return nil, usageErrorf("--kind must be vote or consensus, not %q", f.kind)
+		}
+		kind = k
+	}
+	if kind == candorv1.CallKind_CALL_KIND_CONSENSUS {
+		for _, flag := range []string{"option", "quorum", "threshold"} {
+			if changed(flag) {
+				return nil, usageErrorf("--%s applies to votes only: a consensus call counts the positions support, support-with-concerns, oppose and abstain, and the chair designates the level", flag)
+			}
+		}
+	}
 	c := &candorv1.Call{
 		Title:           f.title,
 		Matter:          f.matter,
-		Kind:            candorv1.CallKind_CALL_KIND_VOTE,
+		Kind:            kind,
 		Options:         f.options,
 		AffectedParties: f.affected,
 		Quorum:          f.quorum,
@@ -142,13 +167,18 @@ func openCallRequest(body string, f *openFlags, changed func(string) bool, now t
 func newCallOpenCmd(a *app) *cobra.Command {
 	var f openFlags
 	c := &cobra.Command{
-		Use:   "open BODY --title T [flags]",
-		Short: "Open a vote in a body (chair)",
-		Long: `Open a vote in a body. Every member of the body is eligible unless --eligible narrows the list, which
-needs a --justification that is kept on the record. Each participant must declare before their ballot
-is accepted; --conflict-policy says what a declared conflict means:
-  disclose  conflicted members may vote; their ballots are flagged in the result (default)
-  recuse    a member who declares an ACTUAL conflict cannot vote
+		Use:   "open BODY --title T [--kind vote|consensus] [flags]",
+		Short: "Open a vote or a consensus call in a body (chair)",
+		Long: `Open a call in a body: a vote (the default), on which members cast ballots for options, or with
+--kind consensus a consensus call, on which members state positions (support, support-with-concerns,
+oppose, abstain) and the chair then designates the level of consensus ("candor call propose").
+--option, --quorum and --threshold apply to votes only.
+
+Every member of the body is eligible unless --eligible narrows the list, which needs a --justification
+that is kept on the record. Each participant must declare before their ballot or position is accepted;
+--conflict-policy says what a declared conflict means:
+  disclose  conflicted members take part; their ballots and positions are flagged in the result (default)
+  recuse    a member who declares an ACTUAL conflict cannot take part
   review    the chair must clear a POTENTIAL or ACTUAL conflict first ("candor call clear")`,
 		Args: exactArgs("BODY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -195,7 +225,7 @@ func (a *app) callArg(name string) error {
 func newCallShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show CALL",
-		Short: "Show a call, its result once closed, and who has declared and voted",
+		Short: "Show a call, its result once closed, its designation record, and who has declared and voted",
 		Args:  exactArgs("CALL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.callArg(args[0]); err != nil {
@@ -225,7 +255,7 @@ func newCallShowCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout)
 			fmt.Fprintln(a.stdout, "Roster:")
-			return writeRoster(a, &indented{w: a.stdout, prefix: "  "}, roster.GetEntries())
+			return writeRoster(a, &indented{w: a.stdout, prefix: "  "}, call.GetCall(), roster.GetEntries())
 		},
 	}
 }
@@ -255,10 +285,10 @@ func newCallListCmd(a *app) *cobra.Command {
 				return a.printJSON(&candorv1.ListCallsResponse{Calls: all})
 			}
 			tw := newTable(a.stdout)
-			row(tw, "NAME", "TITLE", "STATE", "POLICY", "OPENED", "DEADLINE", "OUTCOME")
+			row(tw, "NAME", "TITLE", "KIND", "STATE", "POLICY", "OPENED", "DEADLINE", "OUTCOME")
 			for _, c := range all {
-				row(tw, c.GetName(), short(c.GetTitle(), 40), enumString(c.GetState()), enumString(c.GetConflictPolicy()),
-					a.timeString(c.GetOpenTime()), a.timeString(c.GetDeadline()), outcomeString(c.GetResult()))
+				row(tw, c.GetName(), short(c.GetTitle(), 40), enumString(c.GetKind()), enumString(c.GetState()), enumString(c.GetConflictPolicy()),
+					a.timeString(c.GetOpenTime()), a.timeString(c.GetDeadline()), callOutcome(c))
 			}
 			return tw.Flush()
 		},
@@ -339,21 +369,29 @@ vote, or with --require-recusal, require them to recuse. The ruling and its note
 	return c
 }
 
-// writeCall prints a call and, once closed, its result. names maps participant names to display names
-// where known.
+// isConsensus reports whether c is a consensus call.
+func isConsensus(c *candorv1.Call) bool { return c.GetKind() == candorv1.CallKind_CALL_KIND_CONSENSUS }
+
+// writeCall prints a call and, once closed, its result; for a consensus call also its designation
+// record and minority statements. names maps participant names to display names where known.
 func writeCall(a *app, w io.Writer, c *candorv1.Call, names map[string]string) error {
+	consensus := isConsensus(c)
 	var d details
 	d.add("Call", c.GetName())
 	d.add("Title", cell(c.GetTitle()))
 	d.add("State", enumString(c.GetState()))
 	d.add("Kind", enumString(c.GetKind()))
-	d.add("Options", cell(strings.Join(c.GetOptions(), ", ")))
-	d.add("Threshold", enumString(c.GetThreshold()))
-	quorum := "none"
-	if c.GetQuorum() > 0 {
-		quorum = strconv.Itoa(int(c.GetQuorum()))
+	if consensus {
+		d.add("Positions", cell(strings.Join(c.GetOptions(), ", ")))
+	} else {
+		d.add("Options", cell(strings.Join(c.GetOptions(), ", ")))
+		d.add("Threshold", enumString(c.GetThreshold()))
+		quorum := "none"
+		if c.GetQuorum() > 0 {
+			quorum = strconv.Itoa(int(c.GetQuorum()))
+		}
+		d.add("Quorum", quorum)
 	}
-	d.add("Quorum", quorum)
 	d.add("Conflict policy", enumString(c.GetConflictPolicy()))
 	d.add("Deadline", a.timeString(c.GetDeadline()))
 	d.addList("Affected parties", c.GetAffectedParties())
@@ -367,6 +405,9 @@ func writeCall(a *app, w io.Writer, c *candorv1.Call, names map[string]string) e
 	if c.GetState() == candorv1.CallState_CALL_STATE_CLOSED || c.GetCloseTime() != nil {
 		d.add("Closed", byWhom(a.timeString(c.GetCloseTime()), c.GetClosedBy()))
 	}
+	if consensus {
+		d.add("Designation", designationString(c))
+	}
 	if err := d.write(w); err != nil {
 		return err
 	}
@@ -376,7 +417,18 @@ func writeCall(a *app, w io.Writer, c *candorv1.Call, names map[string]string) e
 	writeText(w, "Matter", c.GetMatter())
 	if r := c.GetResult(); r != nil {
 		fmt.Fprintln(w)
-		return writeResult(w, r, names)
+		if err := writeResult(w, c, r, names); err != nil {
+			return err
+		}
+		if len(r.GetGroups()) > 0 {
+			fmt.Fprintln(w)
+			if err := writeGroups(w, c, r.GetGroups()); err != nil {
+				return err
+			}
+		}
+	}
+	if consensus {
+		return writeConsensusRecord(a, w, c.GetConsensus(), names)
 	}
 	return nil
 }
@@ -388,36 +440,48 @@ func byWhom(when, who string) string {
 	return when + " by " + who
 }
 
-// writeResult prints a closed vote's tally.
-func writeResult(out io.Writer, r *candorv1.Result, names map[string]string) error {
+// writeResult prints a closed call's tally: a vote's ballots against its quorum and threshold, or a
+// consensus call's positions.
+func writeResult(out io.Writer, c *candorv1.Call, r *candorv1.Result, names map[string]string) error {
+	consensus := isConsensus(c)
 	fmt.Fprintln(out, "Result:")
 	w := &indented{w: out, prefix: "  "}
 	var d details
-	d.add("Outcome", outcomeString(r))
-	quorum := "none"
-	if r.GetQuorum() > 0 {
-		met := "not met"
-		if r.GetQuorumMet() {
-			met = "met"
+	if consensus {
+		d.add("Eligible", strconv.Itoa(int(r.GetEligible())))
+		d.add("Positions counted", strconv.Itoa(int(r.GetBallotsCounted())))
+		d.add("Abstentions", strconv.Itoa(int(r.GetAbstentions())))
+	} else {
+		d.add("Outcome", outcomeString(r))
+		quorum := "none"
+		if r.GetQuorum() > 0 {
+			met := "not met"
+			if r.GetQuorumMet() {
+				met = "met"
+			}
+			quorum = fmt.Sprintf("%d (%s)", r.GetQuorum(), met)
 		}
-		quorum = fmt.Sprintf("%d (%s)", r.GetQuorum(), met)
+		d.add("Quorum", quorum)
+		d.add("Eligible", strconv.Itoa(int(r.GetEligible())))
+		d.add("Ballots counted", strconv.Itoa(int(r.GetBallotsCounted())))
+		d.add("Votes cast", strconv.Itoa(int(r.GetVotesCast())))
+		d.add("Abstentions", strconv.Itoa(int(r.GetAbstentions())))
 	}
-	d.add("Quorum", quorum)
-	d.add("Eligible", strconv.Itoa(int(r.GetEligible())))
-	d.add("Ballots counted", strconv.Itoa(int(r.GetBallotsCounted())))
-	d.add("Votes cast", strconv.Itoa(int(r.GetVotesCast())))
-	d.add("Abstentions", strconv.Itoa(int(r.GetAbstentions())))
 	d.add("Turnout", fmt.Sprintf("%.1f%%", r.GetTurnout()*100))
 	d.addList("Recused", labelled(r.GetRecused(), names))
 	d.addList("Undeclared", labelled(r.GetUndeclared(), names))
 	if err := d.write(w); err != nil {
 		return err
 	}
+	what, count := "OPTION", "BALLOTS"
+	if consensus {
+		what, count = "POSITION", "COUNT"
+	}
 	fmt.Fprintln(w)
 	tw := newTable(w)
-	row(tw, "OPTION", "BALLOTS")
-	for _, c := range r.GetCounts() {
-		row(tw, cell(c.GetOption()), strconv.Itoa(int(c.GetCount())))
+	row(tw, what, count)
+	for _, oc := range r.GetCounts() {
+		row(tw, cell(oc.GetOption()), strconv.Itoa(int(oc.GetCount())))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -426,15 +490,50 @@ func writeResult(out io.Writer, r *candorv1.Result, names map[string]string) err
 		return nil
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Ballots cast under a declared conflict:")
+	if consensus {
+		fmt.Fprintln(w, "Positions stated under a declared conflict:")
+	} else {
+		fmt.Fprintln(w, "Ballots cast under a declared conflict:")
+	}
 	tw = newTable(w)
-	row(tw, "PARTICIPANT", "OPTION", "CONFLICT")
+	row(tw, "PARTICIPANT", what, "CONFLICT")
 	for _, f := range r.GetFlagged() {
 		row(tw, label(f.GetParticipant(), names), cell(f.GetOption()), enumString(f.GetConflictLevel()))
 	}
 	return tw.Flush()
 }
 
+// writeGroups prints a result's breakdown by stakeholder group: declarations, conflicts, recusals,
+// and the counted ballots or positions per option.
+func writeGroups(out io.Writer, c *candorv1.Call, groups []*candorv1.GroupTally) error {
+	fmt.Fprintln(out, "By stakeholder group:")
+	w := &indented{w: out, prefix: "  "}
+	counted := "BALLOTS"
+	if isConsensus(c) {
+		counted = "POSITIONS"
+	}
+	tw := newTable(w)
+	row(tw, "GROUP", "ELIGIBLE", "DECLARED", "CONFLICTS", "RECUSALS", counted)
+	for _, g := range groups {
+		counts := make([]string, len(g.GetCounts()))
+		for i, oc := range g.GetCounts() {
+			counts[i] = fmt.Sprintf("%s %d", cell(oc.GetOption()), oc.GetCount())
+		}
+		row(tw, groupName(g.GetStakeholderGroup()), strconv.Itoa(int(g.GetEligible())), strconv.Itoa(int(g.GetDeclared())),
+			strconv.Itoa(int(g.GetConflicts())), strconv.Itoa(int(g.GetRecusals())), orDash(strings.Join(counts, ", ")))
+	}
+	return tw.Flush()
+}
+
+// groupName prints a stakeholder group; members added without one are grouped as "(none)".
+func groupName(g string) string {
+	if strings.TrimSpace(g) == "" {
+		return "(none)"
+	}
+	return cell(g)
+}
+
+// outcomeString says how a call ended: a vote's outcome, a consensus call's designation.
 func outcomeString(r *candorv1.Result) string {
 	if r == nil {
 		return "-"
@@ -444,6 +543,17 @@ func outcomeString(r *candorv1.Result) string {
 		s += ": " + r.GetWinningOption()
 	}
 	return s
+}
+
+// callOutcome is the OUTCOME column of `call list`.
+func callOutcome(c *candorv1.Call) string {
+	if isConsensus(c) {
+		if c.GetState() != candorv1.CallState_CALL_STATE_CLOSED {
+			return "-"
+		}
+		return designationString(c)
+	}
+	return outcomeString(c.GetResult())
 }
 
 // label prints a participant name with their display name when known.
@@ -462,10 +572,15 @@ func labelled(ps []string, names map[string]string) []string {
 	return out
 }
 
-// writeRoster prints who is eligible in a call and how far each has come: declared, cleared, voted.
-func writeRoster(a *app, w io.Writer, entries []*candorv1.RosterEntry) error {
+// writeRoster prints who is eligible in a call and how far each has come: declared, cleared, voted
+// (or stated a position), and which of the call's affected parties their SOI names.
+func writeRoster(a *app, w io.Writer, c *candorv1.Call, entries []*candorv1.RosterEntry) error {
+	took := "VOTED"
+	if isConsensus(c) {
+		took = "STATED"
+	}
 	tw := newTable(w)
-	row(tw, "PARTICIPANT", "DISPLAY NAME", "GROUP", "DECLARED", "SOI", "CONFLICT", "INTENT", "STALE", "CLEARANCE", "VOTED")
+	row(tw, "PARTICIPANT", "DISPLAY NAME", "GROUP", "DECLARED", "SOI", "CONFLICT", "INTENT", "STALE", "CLEARANCE", took, "AFFECTED-PARTY MATCHES")
 	for _, e := range entries {
 		d := e.GetDeclaration()
 		declared, soi, stale := "no", "-", "-"
@@ -474,8 +589,13 @@ func writeRoster(a *app, w io.Writer, entries []*candorv1.RosterEntry) error {
 			soi = soiVersion(d.GetSoiVersion())
 			stale = yesNo(e.GetStale())
 		}
+		matches := make([]string, len(e.GetAffectedPartyMatches()))
+		for i, m := range e.GetAffectedPartyMatches() {
+			matches[i] = cell(m)
+		}
 		row(tw, e.GetParticipant(), cell(e.GetDisplayName()), cell(e.GetStakeholderGroup()), declared, soi,
-			enumString(d.GetConflictLevel()), enumString(d.GetIntent()), stale, enumString(e.GetClearance().GetDecision()), yesNo(e.GetVoted()))
+			enumString(d.GetConflictLevel()), enumString(d.GetIntent()), stale, enumString(e.GetClearance().GetDecision()), yesNo(e.GetVoted()),
+			orDash(strings.Join(matches, "; ")))
 	}
 	return tw.Flush()
 }

@@ -63,6 +63,8 @@ type app struct {
 	userConfigDir  func() (string, error)
 
 	opts globalOptions
+	// addrGiven is set when --addr or CANDOR_ADDR named the server.
+	addrGiven bool
 
 	// started is set once flags and arguments were accepted and a command began to run; errors
 	// returned before that are usage errors.
@@ -80,6 +82,11 @@ type subject struct {
 	body        string
 	participant string
 	option      string
+	// statement is a minority statement's name.
+	statement string
+	// action says what the command tried, where one reason means different things to different
+	// commands: "vote", "position", "designation" or "minority".
+	action string
 	// fields maps request field paths (as the server names them in BadRequest violations) to the
 	// flag or argument that set them.
 	fields map[string]string
@@ -112,10 +119,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "candor",
-		Short: "Declare conflicts of interest and vote on a Candor server",
+		Short: "Declare conflicts of interest, then vote or state a position, on a Candor server",
 		Long: `candor talks to a Candor server (candord). Every participant restates their Statement of
-Interest and declares a conflict of interest before each vote; the server keeps everything in a
-tamper-evident log and returns a receipt for every write, which candor saves.
+Interest and declares a conflict of interest before each vote or consensus call; the server keeps
+everything in a tamper-evident log and returns a receipt for every write, which candor saves.
 
 Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed and accepted whole.`,
 		SilenceErrors:     true,
@@ -137,7 +144,11 @@ Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed 
 		newCallCmd(a),
 		newDeclareCmd(a),
 		newVoteCmd(a),
+		newPositionCmd(a),
+		newMinorityCmd(a),
 		newAuditCmd(a),
+		newReportCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }
@@ -167,10 +178,10 @@ func (o *globalOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tokenFile, "token-file", "", "read the bearer token from `FILE`, e.g. the server's admin.token")
 	fs.StringVarP(&o.output, "output", "o", outputTable, "output format: table or json")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for each request to the server")
-	fs.StringVar(&o.configDir, "config-dir", "", "folder for saved receipts (env "+envConfigDir+"; default the user config folder/candor)")
+	fs.StringVar(&o.configDir, "config-dir", "", "folder for saved receipts and verified checkpoints (env "+envConfigDir+"; default the user config folder/candor)")
 	fs.StringVar(&o.caFile, "ca", "", "PEM `FILE` of the server's CA; when set, connect with TLS")
-	fs.StringVar(&o.certFile, "cert", "", "PEM `FILE` of a client certificate (needs --ca and --key)")
-	fs.StringVar(&o.keyFile, "key", "", "PEM `FILE` of the client certificate's key")
+	fs.StringVar(&o.certFile, "client-cert", "", "PEM `FILE` of a client certificate (needs --ca and --client-key)")
+	fs.StringVar(&o.keyFile, "client-key", "", "PEM `FILE` of the client certificate's key")
 	fs.StringVar(&o.serverName, "server-name", "", "name to verify in the server's certificate (default the host in --addr)")
 }
 
@@ -179,9 +190,11 @@ func (a *app) resolveOptions(cmd *cobra.Command) error {
 	a.started = true
 	fs := cmd.Flags()
 	o := &a.opts
+	a.addrGiven = fs.Changed("addr")
 	if !fs.Changed("addr") {
 		if v := a.getenv(envAddr); v != "" {
 			o.addr = v
+			a.addrGiven = true
 		}
 	}
 	if !fs.Changed("config-dir") {
@@ -217,10 +230,10 @@ func (a *app) resolveOptions(cmd *cobra.Command) error {
 		return usageErrorf("--timeout must be positive, not %s", o.timeout)
 	}
 	if o.caFile == "" && (o.certFile != "" || o.keyFile != "" || o.serverName != "") {
-		return usageErrorf("--cert, --key and --server-name need --ca (without --ca, candor connects in plaintext)")
+		return usageErrorf("--client-cert, --client-key and --server-name need --ca (without --ca, candor connects in plaintext)")
 	}
 	if (o.certFile == "") != (o.keyFile == "") {
-		return usageErrorf("--cert and --key go together")
+		return usageErrorf("--client-cert and --client-key go together")
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func tlsConfig(caFile, certFile, keyFile, serverName string) (*tls.Config, error
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, usageErrorf("cannot load --cert and --key: %v", err)
+			return nil, usageErrorf("cannot load --client-cert and --client-key: %v", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}

@@ -80,9 +80,11 @@ func newDeclareCmd(a *app) *cobra.Command {
 		Use:   "declare CALL --conflict none|potential|actual [--description D] [--recuse] [--soi-file F]",
 		Short: "Restate your Statement of Interest and declare your conflict for a call",
 		Long: `Restate your Statement of Interest and declare your conflict of interest for an open call; you must
-declare before you vote. By default your current Statement of Interest is restated as unchanged, pinned
-by its content hash; with --soi-file your restatement carries changes and becomes your next version.
-Declaring again supersedes your earlier declaration; both stay on the record. The receipt is saved.`,
+declare before you vote or state a position. By default your current Statement of Interest is
+restated as unchanged, pinned by its content hash; with --soi-file your restatement carries changes
+and becomes your next version. If your Statement of Interest names a party the call affects, a
+declaration of no conflict needs a --description saying why. Declaring again supersedes your earlier
+declaration; both stay on the record. The receipt is saved.`,
 		Args: exactArgs("CALL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := declarationRequest(args[0], &f)
@@ -164,7 +166,7 @@ counts and every ballot stays on the record. The receipt is saved.`,
 			if err := a.callArg(args[0]); err != nil {
 				return err
 			}
-			a.subject.option = args[1]
+			a.subject.option, a.subject.action = args[1], "vote"
 			a.subject.fields = map[string]string{"call": "CALL", "option": "OPTION"}
 			cl, err := a.client()
 			if err != nil {

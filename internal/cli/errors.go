@@ -24,6 +24,10 @@ func (a *app) describe(err error, cmd *cobra.Command) (string, int) {
 		// Errors before a command starts come from cobra's parsing: unknown commands and flags.
 		return fmt.Sprintf("candor: %s; see %q", sentence(err.Error()), path+" --help"), ExitUsage
 	}
+	var f *failure
+	if errors.As(err, &f) {
+		return "candor: " + sentence(f.msg), ExitFailure
+	}
 	var nr *errRecordedNoReceipt
 	if errors.As(err, &nr) {
 		return "candor: " + sentence(nr.Error()), ExitFailure
@@ -237,6 +241,65 @@ var hints = map[string]func(ec errContext, meta map[string]string) string{
 	},
 	"NO_ELIGIBLE_PARTICIPANTS": func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the body has no members who could vote; add them first with %q", "candor body add-member BODY PARTICIPANT --role member")
+	},
+	"WRONG_CALL_KIND": func(ec errContext, meta map[string]string) string {
+		switch ec.subject.action {
+		case "vote":
+			return fmt.Sprintf("this is a consensus call, which takes positions, not ballots; run %q", "candor position "+ec.call(meta)+" support|support-with-concerns|oppose|abstain")
+		case "position":
+			return fmt.Sprintf("this call is a vote, which takes ballots, not positions; run %q", "candor vote "+ec.call(meta)+" OPTION")
+		case "designation", "minority":
+			return "this call is a vote; designations, objections, appeals and minority statements belong to consensus calls"
+		}
+		return "not possible in this kind of call (vote or consensus)"
+	},
+	"EXPLANATION_REQUIRED": func(ec errContext, meta map[string]string) string {
+		return "your Statement of Interest names a party this call affects, so a declaration of no conflict must say why: add --description, or declare --conflict potential or actual"
+	},
+	"CALL_STILL_OPEN": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("positions are still being stated; the chair designates consensus after closing the call with %q", "candor call close "+ec.call(meta))
+	},
+	"NO_PROPOSAL": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the chair has not proposed a designation yet; the chair proposes one with %q", "candor call propose "+ec.call(meta)+" --designation LEVEL --rationale R")
+	},
+	"DESIGNATION_FINAL": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the designation is already final; a member who disagrees can appeal with %q", "candor call appeal "+ec.call(meta)+" --reason R")
+	},
+	"DESIGNATION_NOT_FINAL": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the designation is not final yet, so there is nothing to appeal; while its window is open, object with %q", "candor call object "+ec.call(meta)+" --reason R")
+	},
+	"OBJECTION_WINDOW_CLOSED": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the objection window for the current proposal has closed (see %q)", "candor call show "+ec.call(meta))
+	},
+	"OBJECTION_WINDOW_OPEN": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("members may still object to the current proposal; finalise after its objection deadline (see %q)", "candor call show "+ec.call(meta))
+	},
+	"POSITION_REQUIRED": func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("only participants who stated a position in this call may file a minority statement; state yours first with %q", "candor position "+ec.call(meta)+" POSITION")
+	},
+	"COSIGNER_WITHOUT_POSITION": func(ec errContext, meta map[string]string) string {
+		return "every --cosigner must have stated a position in this call; name only those who have"
+	},
+	"NOT_COSIGNER": func(ec errContext, meta map[string]string) string {
+		return "you are not named as a co-signer of this minority statement"
+	},
+	"ALREADY_SIGNED": func(ec errContext, meta map[string]string) string {
+		return "you have already signed this minority statement; your signature is on the record"
+	},
+	"MINORITY_STATEMENT_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+		if s := ec.subject.statement; s != "" {
+			return fmt.Sprintf("there is no minority statement named %s (see %q)", s, "candor call show "+ec.call(meta))
+		}
+		return ""
+	},
+	"STORAGE_FULL": func(ec errContext, meta map[string]string) string {
+		return "the server's storage is full, so nothing was recorded; try again once its operator has freed space"
+	},
+	"SOI_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+		if p := ec.subject.participant; p != "" {
+			return fmt.Sprintf("%s has no Statement of Interest on file, or not that version (see %q)", p, "candor soi history "+p)
+		}
+		return `no Statement of Interest on file, or not that version; file one with "candor soi set"`
 	},
 	"OVERLOADED": func(ec errContext, meta map[string]string) string {
 		return "the server is at its limit of writes in flight and stayed busy through candor's retries; try again in a moment"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -9,6 +10,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/verify"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // withDetails builds a status as the server sends it.
@@ -312,4 +317,81 @@ func countCalls(f *fakeServer, method string) int {
 		}
 	}
 	return n
+}
+
+// TestConsensusHints checks the sentences for the refusals of the consensus workflow, where the same
+// reason means different things to different commands.
+func TestConsensusHints(t *testing.T) {
+	tests := []struct {
+		reason string
+		code   codes.Code
+		sub    subject
+		want   string
+	}{
+		{"WRONG_CALL_KIND", codes.FailedPrecondition, subject{call: consCall, action: "vote"},
+			`candor: refused (WRONG_CALL_KIND): this is a consensus call, which takes positions, not ballots; run "candor position ` + consCall + ` support|support-with-concerns|oppose|abstain"`},
+		{"WRONG_CALL_KIND", codes.FailedPrecondition, subject{call: openCall, action: "position"},
+			`candor: refused (WRONG_CALL_KIND): this call is a vote, which takes ballots, not positions; run "candor vote ` + openCall + ` OPTION"`},
+		{"WRONG_CALL_KIND", codes.FailedPrecondition, subject{call: openCall, action: "designation"},
+			"candor: refused (WRONG_CALL_KIND): this call is a vote; designations, objections, appeals and minority statements belong to consensus calls"},
+		{"EXPLANATION_REQUIRED", codes.FailedPrecondition, subject{call: openCall},
+			"candor: refused (EXPLANATION_REQUIRED): your Statement of Interest names a party this call affects, so a declaration of no conflict must say why: add --description, or declare --conflict potential or actual"},
+		{"CALL_STILL_OPEN", codes.FailedPrecondition, subject{call: consCall},
+			`candor: refused (CALL_STILL_OPEN): positions are still being stated; the chair designates consensus after closing the call with "candor call close ` + consCall + `"`},
+		{"OBJECTION_WINDOW_CLOSED", codes.FailedPrecondition, subject{call: consCall},
+			`candor: refused (OBJECTION_WINDOW_CLOSED): the objection window for the current proposal has closed (see "candor call show ` + consCall + `")`},
+		{"COSIGNER_WITHOUT_POSITION", codes.FailedPrecondition, subject{call: consCall},
+			"candor: refused (COSIGNER_WITHOUT_POSITION): every --cosigner must have stated a position in this call; name only those who have"},
+		{"NOT_COSIGNER", codes.PermissionDenied, subject{statement: minority},
+			"candor: refused (NOT_COSIGNER): you are not named as a co-signer of this minority statement"},
+		{"MINORITY_STATEMENT_NOT_FOUND", codes.NotFound, subject{call: consCall, statement: minority},
+			`candor: not found (MINORITY_STATEMENT_NOT_FOUND): there is no minority statement named ` + minority + ` (see "candor call show ` + consCall + `")`},
+		{"STORAGE_FULL", codes.ResourceExhausted, subject{},
+			"candor: refused (STORAGE_FULL): the server's storage is full, so nothing was recorded; try again once its operator has freed space"},
+		{"SOI_NOT_FOUND", codes.NotFound, subject{participant: bob},
+			`candor: not found (SOI_NOT_FOUND): ` + bob + ` has no Statement of Interest on file, or not that version (see "candor soi history ` + bob + `")`},
+	}
+	for _, tt := range tests {
+		got, code := describeStatus(withDetails(t, tt.code, "server message", info(tt.reason)), errContext{subject: tt.sub})
+		if got != tt.want || code != ExitFailure {
+			t.Errorf("%s (%s):\n got %q (exit %d)\nwant %q (exit %d)", tt.reason, tt.sub.action, got, code, tt.want, ExitFailure)
+		}
+	}
+	for _, reason := range []string{"WRONG_CALL_KIND", "EXPLANATION_REQUIRED", "CALL_STILL_OPEN", "NO_PROPOSAL", "DESIGNATION_FINAL",
+		"DESIGNATION_NOT_FINAL", "OBJECTION_WINDOW_CLOSED", "OBJECTION_WINDOW_OPEN", "POSITION_REQUIRED", "COSIGNER_WITHOUT_POSITION",
+		"NOT_COSIGNER", "ALREADY_SIGNED", "MINORITY_STATEMENT_NOT_FOUND", "STORAGE_FULL", "SOI_NOT_FOUND"} {
+		if _, ok := hints[reason]; !ok {
+			t.Errorf("no hint for %s", reason)
+		}
+	}
+}
+
+// TestWrongKindOverTheWire checks that a ballot on a consensus call names the position command.
+func TestWrongKindOverTheWire(t *testing.T) {
+	addr, fake := startFake(t, nil)
+	fake.fail["CastBallot"] = withDetails(t, codes.FailedPrecondition, "not possible in this kind of call", info("WRONG_CALL_KIND")).Err()
+	r := runCLI(t, nil, "", "--addr", addr, "--token", "tok", "--config-dir", t.TempDir(), "vote", consCall, "yes")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, `run "candor position `+consCall) {
+		t.Errorf("code %d, stderr %q", r.code, r.stderr)
+	}
+	checkOneSentence(t, r.stderr)
+}
+
+// TestVerifyFailure checks that evidence against the log becomes one sentence naming the first bad
+// entry, and that a failure to reach the server is left to describe.
+func TestVerifyFailure(t *testing.T) {
+	bad := &verify.EntryError{Index: 41, Kind: candorv1.EntryKind_ENTRY_KIND_BALLOT, Err: fmt.Errorf("%w", domain.ErrDeclarationRequired)}
+	got, code := (&app{started: true}).describe(verifyFailure("the log", fmt.Errorf("verify: replay: %w", bad)), nil)
+	if want := "candor: the log failed verification at entry 41 (BALLOT): no current declaration for this call"; got != want || code != ExitFailure {
+		t.Errorf("got %q (exit %d), want %q (exit %d)", got, code, want, ExitFailure)
+	}
+	got, _ = (&app{started: true}).describe(verifyFailure("the log", fmt.Errorf("%w: from 40 to 12 entries", verify.ErrNotConsistent)), nil)
+	if !strings.HasPrefix(got, "candor: the log failed verification: log does not extend the checkpoint verified before") {
+		t.Errorf("rollback: got %q", got)
+	}
+	unreachable := fmt.Errorf("verify: GetCheckpoint: %w", status.Error(codes.Unavailable, "connection refused"))
+	got, code = (&app{started: true, opts: globalOptions{addr: "127.0.0.1:1"}}).describe(verifyFailure("the log", unreachable), nil)
+	if !strings.HasPrefix(got, "candor: the server at 127.0.0.1:1 could not be reached") || code != ExitFailure {
+		t.Errorf("unreachable: got %q (exit %d)", got, code)
+	}
 }

@@ -32,6 +32,8 @@ const (
 	council    = "bodies/c0c00000-0000-4000-8000-000000000001"
 	openCall   = council + "/calls/0be10000-0000-4000-8000-000000000001"
 	closedCall = council + "/calls/0be10000-0000-4000-8000-000000000002"
+	// consCall is a closed consensus call with a full designation record.
+	consCall = council + "/calls/0be10000-0000-4000-8000-000000000003"
 )
 
 // fixedNow is the time the CLI believes it is in tests.
@@ -113,12 +115,18 @@ var (
 			Eligible: 2, BallotsCounted: 1, VotesCast: 1, Recused: []string{dave},
 			Flagged: []*candorv1.FlaggedBallot{{Participant: alice, Option: "yes", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL}},
 			Outcome: candorv1.Outcome_OUTCOME_DECIDED, WinningOption: "yes", Turnout: 1,
+			Groups: []*candorv1.GroupTally{
+				{StakeholderGroup: "At-Large", Eligible: 1, Declared: 1, Conflicts: 1,
+					Counts: []*candorv1.OptionCount{{Option: "yes", Count: 1}, {Option: "no"}, {Option: "abstain"}}},
+				{StakeholderGroup: "", Eligible: 1, Declared: 1, Conflicts: 1, Recusals: 1,
+					Counts: []*candorv1.OptionCount{{Option: "yes"}, {Option: "no"}, {Option: "abstain"}}},
+			},
 		},
 	}
 	roster = []*candorv1.RosterEntry{
 		{Participant: alice, DisplayName: "Alice Adeyemi", StakeholderGroup: "At-Large", Declaration: aliceDecl,
 			Clearance: &candorv1.Clearance{Declaration: aliceDecl.GetName(), Participant: alice, Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED},
-			Voted:     true},
+			Voted:     true, AffectedPartyMatches: []string{"Example Registry Inc."}},
 		{Participant: bob, DisplayName: "Bob Brandt", StakeholderGroup: "Registries", Declaration: bobDecl, Stale: true},
 		{Participant: dave, DisplayName: "Dave Duarte"},
 	}
@@ -349,8 +357,11 @@ func (f *fakeServer) OpenCall(ctx context.Context, req *candorv1.OpenCallRequest
 }
 
 func (f *fakeServer) callByName(name string) *candorv1.Call {
-	if name == closedCall {
+	switch name {
+	case closedCall:
 		return callClosed
+	case consCall:
+		return callConsensus
 	}
 	return callOpen
 }
@@ -366,7 +377,7 @@ func (f *fakeServer) ListCalls(ctx context.Context, req *candorv1.ListCallsReque
 	if err := f.record(ctx, "ListCalls", req); err != nil {
 		return nil, err
 	}
-	return &candorv1.ListCallsResponse{Calls: []*candorv1.Call{callClosed, callOpen}}, nil
+	return &candorv1.ListCallsResponse{Calls: []*candorv1.Call{callClosed, callOpen, callConsensus}}, nil
 }
 
 func (f *fakeServer) CloseCall(ctx context.Context, req *candorv1.CloseCallRequest) (*candorv1.CloseCallResponse, error) {
@@ -416,7 +427,11 @@ func (f *fakeServer) ListCallRecord(ctx context.Context, req *candorv1.ListCallR
 	if err := f.record(ctx, "ListCallRecord", req); err != nil {
 		return nil, err
 	}
-	items, next := page(record, req.GetPageToken())
+	rec := record
+	if req.GetCall() == consCall {
+		rec = consensusRecord
+	}
+	items, next := page(rec, req.GetPageToken())
 	return &candorv1.ListCallRecordResponse{Entries: items, NextPageToken: next}, nil
 }
 

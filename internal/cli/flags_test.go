@@ -23,6 +23,10 @@ func TestUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badJSON, []byte(`{"employer": "X", "emploer": "typo"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	emptyFile := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(emptyFile, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -35,7 +39,8 @@ func TestUsageErrors(t *testing.T) {
 		{"too many args", []string{"soi", "show", alice, bob}, `expected [PARTICIPANT], got 2 arguments`},
 		{"bad output", []string{"-o", "yaml", "body", "list"}, "-o/--output must be table or json"},
 		{"token and token file", []string{"--token-file", badJSON, "body", "list"}, "either --token or --token-file"},
-		{"cert without ca", []string{"--cert", "c.pem", "--key", "k.pem", "body", "list"}, "need --ca"},
+		{"cert without ca", []string{"--client-cert", "c.pem", "--client-key", "k.pem", "body", "list"}, "need --ca"},
+		{"cert without key", []string{"--ca", "ca.pem", "--client-cert", "c.pem", "body", "list"}, "--client-cert and --client-key go together"},
 		{"bad timeout", []string{"--timeout", "0s", "body", "list"}, "--timeout must be positive"},
 		{"call name not a call", []string{"vote", council, "yes"}, `CALL must be a call name like bodies/ID/calls/ID, not "` + council + `"`},
 		{"display name for participant", []string{"auditor", "grant", "Carol Chen"}, `PARTICIPANT must be a participant name like participants/ID`},
@@ -59,6 +64,47 @@ func TestUsageErrors(t *testing.T) {
 		{"conflict in capitals", []string{"declare", openCall, "--conflict", "NONE"}, `--conflict must be none, potential or actual`},
 		{"soi file with unknown field", []string{"declare", openCall, "--conflict", "none", "--soi-file", badJSON}, "is not a protojson StatementOfInterest"},
 		{"soi file missing", []string{"declare", openCall, "--conflict", "none", "--soi-file", filepath.Join(dir, "nope.json")}, "cannot read --soi-file"},
+
+		{"bad kind", []string{"call", "open", council, "--title", "T", "--kind", "poll"}, `--kind must be vote or consensus, not "poll"`},
+		{"consensus with options", []string{"call", "open", council, "--title", "T", "--kind", "consensus", "--option", "a", "--option", "b"}, "--option applies to votes only"},
+		{"consensus with quorum", []string{"call", "open", council, "--title", "T", "--kind", "consensus", "--quorum", "3"}, "--quorum applies to votes only"},
+		{"consensus with threshold", []string{"call", "open", council, "--title", "T", "--kind", "consensus", "--threshold", "two-thirds"}, "--threshold applies to votes only"},
+
+		{"position missing", []string{"position", consCall}, "expected CALL POSITION, got 1 argument"},
+		{"bad position", []string{"position", consCall, "yes"}, `POSITION must be support, support-with-concerns, oppose or abstain, not "yes"`},
+		{"position in capitals", []string{"position", consCall, "SUPPORT"}, "POSITION must be support"},
+		{"oppose without comment", []string{"position", consCall, "oppose"}, "oppose needs --comment"},
+		{"oppose with blank comment", []string{"position", consCall, "oppose", "--comment", " "}, "oppose needs --comment"},
+		{"position on a body", []string{"position", council, "support"}, "CALL must be a call name"},
+
+		{"propose without designation", []string{"call", "propose", consCall, "--rationale", "r"}, "--designation is required: full-consensus, consensus"},
+		{"propose bad designation", []string{"call", "propose", consCall, "--designation", "unanimous", "--rationale", "r"}, `--designation must be full-consensus, consensus, strong-support-significant-opposition or divergence, not "unanimous"`},
+		{"propose without rationale", []string{"call", "propose", consCall, "--designation", "consensus"}, "--rationale is required"},
+		{"propose zero window", []string{"call", "propose", consCall, "--designation", "consensus", "--rationale", "r", "--objection-window", "0s"}, "--objection-window must be at least 1s"},
+		{"propose sub-second window", []string{"call", "propose", consCall, "--designation", "consensus", "--rationale", "r", "--objection-window", "500ms"}, "--objection-window must be at least 1s"},
+		{"propose fractional window", []string{"call", "propose", consCall, "--designation", "consensus", "--rationale", "r", "--objection-window", "1500ms"}, "--objection-window must be whole seconds"},
+		{"propose bad window", []string{"call", "propose", consCall, "--designation", "consensus", "--rationale", "r", "--objection-window", "2 days"}, `invalid argument "2 days" for "--objection-window"`},
+		{"object without reason", []string{"call", "object", consCall}, "--reason is required"},
+		{"appeal with blank reason", []string{"call", "appeal", consCall, "--reason", "  "}, "--reason is required"},
+		{"finalize a body", []string{"call", "finalize", council}, "CALL must be a call name"},
+
+		{"minority without text", []string{"minority", "file", consCall}, "--text-file is required"},
+		{"minority text missing", []string{"minority", "file", consCall, "--text-file", filepath.Join(dir, "nope.txt")}, "cannot read --text-file"},
+		{"minority text empty", []string{"minority", "file", consCall, "--text-file", emptyFile}, "is empty"},
+		{"minority bad cosigner", []string{"minority", "file", consCall, "--text-file", badJSON, "--cosigner", "Carol"}, "--cosigner must be a participant name"},
+		{"sign a call", []string{"minority", "sign", consCall}, "STATEMENT must be a minority statement name like bodies/ID/calls/ID/minorityStatements/ID"},
+
+		{"review bad from", []string{"report", "review", council, "--from", "March"}, `--from must be a date (2026-03-31) or an RFC 3339 time`},
+		{"review bad to", []string{"report", "review", council, "--to", "2026-02-30"}, `--to must be a date`},
+		{"review from after to", []string{"report", "review", council, "--from", "2026-03-02", "--to", "2026-03-01"}, "--from must be before --to"},
+		{"review a call", []string{"report", "review", consCall}, "BODY must be a body name"},
+
+		{"verify without key", []string{"audit", "verify"}, "--key is required"},
+		{"verify key missing", []string{"audit", "verify", "--key", filepath.Join(dir, "nope.pub")}, "cannot read --key"},
+		{"verify key not a key", []string{"audit", "verify", "--key", badJSON}, "does not hold a signed-note verifier key"},
+		{"receipt missing", []string{"audit", "receipt", filepath.Join(dir, "nope.json")}, "no such file"},
+		{"receipt not a receipt", []string{"audit", "receipt", badJSON}, "is not a candor receipt"},
+		{"checkpoint key not a key", []string{"audit", "checkpoint", "--key", emptyFile}, "does not hold a signed-note verifier key"},
 
 		{"no role", []string{"body", "add-member", council, bob}, "--role is required"},
 		{"bad role", []string{"body", "add-member", council, bob, "--role", "observer"}, `--role must be chair or member, not "observer"`},

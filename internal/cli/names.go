@@ -6,9 +6,10 @@ import "strings"
 // is checked here, so that a display name or a title passed by mistake fails before a round trip; the
 // server checks the ids.
 var nameShapes = map[string]string{
-	"participant": "participants/*",
-	"body":        "bodies/*",
-	"call":        "bodies/*/calls/*",
+	"participant":        "participants/*",
+	"body":               "bodies/*",
+	"call":               "bodies/*/calls/*",
+	"minority statement": "bodies/*/calls/*/minorityStatements/*",
 }
 
 // checkName returns a usage error unless value has the shape of a kind resource name. what names the

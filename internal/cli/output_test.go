@@ -63,13 +63,25 @@ func TestGoldenOutput(t *testing.T) {
 		{"vote", []string{"vote", openCall, "yes"}},
 		{"audit-history", []string{"audit", "history", alice}},
 		{"audit-call", []string{"audit", "call", closedCall}},
+		{"call-show-consensus", []string{"call", "show", consCall}},
+		{"call-show-consensus-json", []string{"call", "show", consCall, "-o", "json"}},
+		{"position", []string{"position", consCall, "oppose", "--comment", "The cost falls on registries."}},
+		{"call-propose", []string{"call", "propose", consCall, "--designation", "full-consensus", "--rationale", "Every position but one supports the recommendation.", "--objection-window", "1h"}},
+		{"call-object", []string{"call", "object", consCall, "--reason", "I opposed, so it is not full consensus."}},
+		{"call-finalize", []string{"call", "finalize", consCall}},
+		{"call-appeal", []string{"call", "appeal", consCall, "--reason", "The registries' cost was not weighed."}},
+		{"minority-file", []string{"minority", "file", consCall, "--text-file", "-", "--cosigner", dave, "--cosigner", alice}},
+		{"minority-sign", []string{"minority", "sign", minority}},
+		{"audit-call-consensus", []string{"audit", "call", consCall}},
+		{"report-review", []string{"report", "review", council, "--from", "2026-03-01", "--to", "2026-03-01"}},
+		{"report-review-json", []string{"report", "review", council, "-o", "json"}},
 	}
 	addr, _ := startFake(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			args := append([]string{"--addr", addr, "--token", "tok", "--config-dir", dir}, tt.args...)
-			r := runCLI(t, nil, "", args...)
+			r := runCLI(t, nil, "We dissent: the cost falls on registries.\n\nWe ask for a phased start.\n", args...)
 			if r.code != ExitOK {
 				t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
 			}
@@ -91,7 +103,7 @@ func TestJSONNotices(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit code %d, stderr: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"shown once", "receipt: " + filepath.Join(dir, "receipts", "1.json") + " (log index 1)"} {
+	for _, want := range []string{"shown once", "receipt: " + filepath.Join(dir, "receipts", "candor.example_log-9e2ba541", "1.json") + " (log index 1)"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
 		}

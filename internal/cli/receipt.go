@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -17,10 +20,14 @@ import (
 )
 
 // receiptFile is the JSON document candor saves for every write the server accepted: the server it came
-// from and the receipt as protojson. It lives in <config dir>/receipts/<log index>.json.
+// from and the receipt as protojson. It lives in <config dir>/receipts/<origin>/<log index>.json, where
+// <origin> is the log's origin line made safe for a folder name (see [originFolder]), so that
+// receipts from two logs never share a folder.
 type receiptFile struct {
 	// Addr is the --addr the receipt was received from.
 	Addr string `json:"addr"`
+	// Origin is the first line of the receipt's checkpoint: the name of the log.
+	Origin string `json:"origin,omitempty"`
 	// Receipt is a protojson candor.v1.Receipt.
 	Receipt json.RawMessage `json:"receipt"`
 }
@@ -38,15 +45,49 @@ func (a *app) configDir() (string, error) {
 	return filepath.Join(base, "candor"), nil
 }
 
-// saveReceipt writes r to receipts/<log_index>.json under the config folder and returns the path. An
-// existing file is never overwritten: a receipt from another server (or a fresh one) with the same index
-// is kept, and this one gets "<log_index>-2.json" and so on.
+// checkpointOrigin returns the origin line of a signed checkpoint note: its first line, or "" when
+// there is none. It does not check the signature; the folder name it gives is only a filing label.
+func checkpointOrigin(checkpoint []byte) string {
+	line, _, ok := strings.Cut(string(checkpoint), "\n")
+	if !ok {
+		return ""
+	}
+	return line
+}
+
+// originFolder makes a log's origin into a safe folder name. Letters, digits, '.', '-' and '_' are
+// kept; anything else (the '/' of "candor.local/host", spaces, other runes) becomes '_', and then,
+// so that two origins that differ only there never share a folder, "-" and 8 hex digits of the
+// origin's SHA-256 are added. An origin that is empty or all dots is "unknown-origin" plus the hash.
+func originFolder(origin string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, origin)
+	if len(safe) > 64 {
+		safe = safe[:64]
+	}
+	if strings.Trim(safe, ".") == "" {
+		safe = "unknown-origin"
+	} else if safe == origin {
+		return safe
+	}
+	sum := sha256.Sum256([]byte(origin))
+	return safe + "-" + hex.EncodeToString(sum[:4])
+}
+
+// saveReceipt writes r to receipts/<origin>/<log_index>.json under the config folder and returns the
+// path. An existing file is never overwritten: a receipt from a fresh log with the same origin and
+// index is kept, and this one gets "<log_index>-2.json" and so on.
 func (a *app) saveReceipt(r *candorv1.Receipt) (string, error) {
 	dir, err := a.configDir()
 	if err != nil {
 		return "", err
 	}
-	dir = filepath.Join(dir, "receipts")
+	origin := checkpointOrigin(r.GetCheckpoint())
+	dir = filepath.Join(dir, "receipts", originFolder(origin))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -54,7 +95,7 @@ func (a *app) saveReceipt(r *candorv1.Receipt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	doc, err := json.MarshalIndent(receiptFile{Addr: a.opts.addr, Receipt: rj}, "", "  ")
+	doc, err := json.MarshalIndent(receiptFile{Addr: a.opts.addr, Origin: origin, Receipt: rj}, "", "  ")
 	if err != nil {
 		return "", err
 	}

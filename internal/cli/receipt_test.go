@@ -10,8 +10,9 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 )
 
-// TestReceiptSaved checks that a vote's receipt is saved as receipts/<log index>.json with the address,
-// that it reads back whole, and that a second receipt with the same index does not overwrite it.
+// TestReceiptSaved checks that a vote's receipt is saved as receipts/<origin>/<log index>.json with the
+// address and origin, that it reads back whole, and that a second receipt with the same index does not
+// overwrite it.
 func TestReceiptSaved(t *testing.T) {
 	addr, _ := startFake(t, nil)
 	dir := t.TempDir()
@@ -25,7 +26,8 @@ func TestReceiptSaved(t *testing.T) {
 	}
 
 	r := vote(map[string]string{envConfigDir: dir})
-	path := filepath.Join(dir, "receipts", "43.json")
+	folder := filepath.Join(dir, "receipts", "candor.example_log-9e2ba541")
+	path := filepath.Join(folder, "43.json")
 	if want := "receipt: " + path + " (log index 43)\n"; !strings.HasSuffix(r.stdout, want) {
 		t.Errorf("stdout ends %q, want %q", r.stdout[max(0, len(r.stdout)-80):], want)
 	}
@@ -50,7 +52,7 @@ func TestReceiptSaved(t *testing.T) {
 	// Same index again (another server, or a fresh one): the first file stays.
 	first, _ := os.ReadFile(path)
 	r = vote(nil, "--config-dir", dir)
-	second := filepath.Join(dir, "receipts", "43-2.json")
+	second := filepath.Join(folder, "43-2.json")
 	if !strings.Contains(r.stdout, "receipt: "+second+" (log index 43)") {
 		t.Errorf("second receipt not reported at %s:\n%s", second, r.stdout)
 	}
@@ -106,5 +108,59 @@ func TestReadReceiptFileRejects(t *testing.T) {
 		if _, _, err := readReceiptFile(path); err == nil {
 			t.Errorf("readReceiptFile(%s) accepted %q", name, content)
 		}
+	}
+}
+
+// TestReceiptFolders checks that receipts from logs with different origins go to different folders,
+// named after the origin, and that no origin can name a folder outside receipts/.
+func TestReceiptFolders(t *testing.T) {
+	tests := []struct {
+		origin, want string
+	}{
+		{"candor.example", "candor.example"},
+		{"candor.local/host-1", "candor.local_host-1-ccbec46f"},
+		{"candor.local_host-1", "candor.local_host-1"},
+		{"..", "unknown-origin-5ec1f7e7"},
+		{"", "unknown-origin-e3b0c442"},
+		{"../../etc", ".._.._etc-74ccf3c5"},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		got := originFolder(tt.origin)
+		if strings.ContainsAny(got, "/\\") || got == "." || got == ".." {
+			t.Errorf("originFolder(%q) = %q: not a single safe folder name", tt.origin, got)
+		}
+		if prev, dup := seen[got]; dup {
+			t.Errorf("origins %q and %q share the folder %q", prev, tt.origin, got)
+		}
+		seen[got] = tt.origin
+		if got != tt.want {
+			t.Errorf("originFolder(%q) = %q, want %q", tt.origin, got, tt.want)
+		}
+	}
+	if got := checkpointOrigin([]byte("candor.test/log\n7\nAAAA\n\n— candor.test/log sig\n")); got != "candor.test/log" {
+		t.Errorf("checkpointOrigin = %q, want candor.test/log", got)
+	}
+
+	// Two servers, two origins: the same log index lands in two folders.
+	dir := t.TempDir()
+	a := &app{opts: globalOptions{configDir: dir, addr: "x"}}
+	for _, origin := range []string{"log.one/a", "log.two/a"} {
+		r := receipt(7)
+		r.Checkpoint = []byte(origin + "\n8\nq83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vng=\n\n— " + origin + " AAAA\n")
+		path, err := a.saveReceipt(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(path) != "7.json" || filepath.Dir(filepath.Dir(path)) != filepath.Join(dir, "receipts") {
+			t.Errorf("receipt from %s saved at %s, want receipts/<origin>/7.json", origin, path)
+		}
+		if _, _, err := readReceiptFile(path); err != nil {
+			t.Error(err)
+		}
+	}
+	folders, _ := os.ReadDir(filepath.Join(dir, "receipts"))
+	if len(folders) != 2 {
+		t.Errorf("%d receipt folders, want 2", len(folders))
 	}
 }

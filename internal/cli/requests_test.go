@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -18,6 +20,10 @@ func TestRequests(t *testing.T) {
 	dir := t.TempDir()
 	soiFile := filepath.Join(dir, "soi.json")
 	if err := os.WriteFile(soiFile, []byte(`{"employer": "New Employer", "interests": [{"organization": "Org", "nature": "advisor"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	textFile := filepath.Join(dir, "dissent.txt")
+	if err := os.WriteFile(textFile, []byte("\nWe dissent.\n\nReasons follow.\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -117,6 +123,102 @@ func TestRequests(t *testing.T) {
 			args:   []string{"body", "add-member", council, alice, "--role", "chair", "--group", "At-Large"},
 			method: "AddMember",
 			want:   &candorv1.AddMemberRequest{Body: council, Participant: alice, Role: candorv1.Role_ROLE_CHAIR, StakeholderGroup: "At-Large"},
+		},
+		{
+			name:   "call open --kind consensus",
+			args:   []string{"call", "open", council, "--title", "Recommendation 7", "--kind", "consensus", "--affected-party", "Example Registry Inc.", "--conflict-policy", "recuse"},
+			method: "OpenCall",
+			want: &candorv1.OpenCallRequest{Body: council, Call: &candorv1.Call{
+				Title: "Recommendation 7", Kind: candorv1.CallKind_CALL_KIND_CONSENSUS, AffectedParties: []string{"Example Registry Inc."},
+				ConflictPolicy: candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE,
+			}},
+		},
+		{
+			name:   "position with a comment",
+			args:   []string{"position", consCall, "support-with-concerns", "--comment", "Timeline is tight."},
+			method: "StatePosition",
+			want: &candorv1.StatePositionRequest{Call: consCall, Position: candorv1.Position_POSITION_SUPPORT_WITH_CONCERNS,
+				Comment: "Timeline is tight."},
+		},
+		{
+			name:   "position abstain",
+			args:   []string{"position", consCall, "abstain"},
+			method: "StatePosition",
+			want:   &candorv1.StatePositionRequest{Call: consCall, Position: candorv1.Position_POSITION_ABSTAIN},
+		},
+		{
+			name:   "propose with a window in seconds",
+			args:   []string{"call", "propose", consCall, "--designation", "strong-support-significant-opposition", "--rationale", "Split.", "--objection-window", "48h"},
+			method: "ProposeDesignation",
+			want: &candorv1.ProposeDesignationRequest{Call: consCall, Level: candorv1.ConsensusLevel_CONSENSUS_LEVEL_STRONG_SUPPORT_SIGNIFICANT_OPPOSITION,
+				Rationale: "Split.", ObjectionWindowSeconds: 48 * 3600},
+		},
+		{
+			name:   "propose leaves the window to the server",
+			args:   []string{"call", "propose", consCall, "--designation", "divergence", "--rationale", "No strong support."},
+			method: "ProposeDesignation",
+			want: &candorv1.ProposeDesignationRequest{Call: consCall, Level: candorv1.ConsensusLevel_CONSENSUS_LEVEL_DIVERGENCE,
+				Rationale: "No strong support."},
+		},
+		{
+			name:   "object",
+			args:   []string{"call", "object", consCall, "--reason", "Not full consensus."},
+			method: "ObjectToDesignation",
+			want:   &candorv1.ObjectToDesignationRequest{Call: consCall, Reason: "Not full consensus."},
+		},
+		{
+			name:   "finalize",
+			args:   []string{"call", "finalize", consCall},
+			method: "FinalizeDesignation",
+			want:   &candorv1.FinalizeDesignationRequest{Call: consCall},
+		},
+		{
+			name:   "appeal",
+			args:   []string{"call", "appeal", consCall, "--reason", "Ignored the registries."},
+			method: "AppealDesignation",
+			want:   &candorv1.AppealDesignationRequest{Call: consCall, Reason: "Ignored the registries."},
+		},
+		{
+			name:   "minority file from a file with co-signers",
+			args:   []string{"minority", "file", consCall, "--text-file", textFile, "--cosigner", dave, "--cosigner", alice},
+			method: "FileMinorityStatement",
+			want: &candorv1.FileMinorityStatementRequest{Call: consCall, Text: "We dissent.\n\nReasons follow.",
+				Cosigners: []string{dave, alice}},
+		},
+		{
+			name:   "minority file from stdin",
+			args:   []string{"minority", "file", consCall, "--text-file", "-"},
+			stdin:  "Alone, I dissent.\n",
+			method: "FileMinorityStatement",
+			want:   &candorv1.FileMinorityStatementRequest{Call: consCall, Text: "Alone, I dissent."},
+		},
+		{
+			name:   "minority sign",
+			args:   []string{"minority", "sign", minority},
+			method: "SignMinorityStatement",
+			want:   &candorv1.SignMinorityStatementRequest{Name: minority},
+		},
+		{
+			name:   "report review with dates: --to includes its day",
+			args:   []string{"report", "review", council, "--from", "2026-01-01", "--to", "2026-03-31"},
+			method: "GetReviewReport",
+			want: &candorv1.GetReviewReportRequest{Body: council,
+				StartTime: timestamppb.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+				EndTime:   timestamppb.New(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))},
+		},
+		{
+			name:   "report review with RFC 3339 times",
+			args:   []string{"report", "review", council, "--from", "2026-01-01T08:00:00+02:00", "--to", "2026-02-01T00:00:00Z"},
+			method: "GetReviewReport",
+			want: &candorv1.GetReviewReportRequest{Body: council,
+				StartTime: timestamppb.New(time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)),
+				EndTime:   timestamppb.New(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))},
+		},
+		{
+			name:   "report review, whole history",
+			args:   []string{"report", "review", council},
+			method: "GetReviewReport",
+			want:   &candorv1.GetReviewReportRequest{Body: council},
 		},
 		{
 			name:   "soi show a version",

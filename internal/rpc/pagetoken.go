@@ -9,7 +9,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Page tokens are opaque to clients (AIP-158): base64url of a kind byte and the last key returned.
+// Page tokens are opaque to clients (AIP-158): base64url of a kind byte and the last key returned,
+// decoded strictly so that each cursor has exactly one token.
 // The kind byte stops a token from one list being replayed against another kind of list.
 const (
 	tokenUUID  byte = 1
@@ -26,7 +27,7 @@ func decodeUUIDToken(s string) (uuid.UUID, error) {
 	if s == "" {
 		return uuid.Nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != 17 || b[0] != tokenUUID {
 		return uuid.Nil, errBadPageToken
 	}
@@ -45,7 +46,7 @@ func decodeIndexToken(s string) (int64, error) {
 	if s == "" {
 		return -1, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != 9 || b[0] != tokenIndex {
 		return 0, errBadPageToken
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // Page tokens are opaque to clients (AIP-158): base64url of a kind byte and the last key returned,
-// decoded strictly so that each cursor has exactly one token.
+// decoded canonically (the token must be exactly the encoding of its bytes) so that each cursor has
+// exactly one token: base64 decoders otherwise skip newlines and ignore trailing bits.
 // The kind byte stops a token from one list being replayed against another kind of list.
 const (
 	tokenUUID  byte = 1
@@ -27,11 +28,20 @@ func decodeUUIDToken(s string) (uuid.UUID, error) {
 	if s == "" {
 		return uuid.Nil, nil
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	b, err := decodeToken(s)
 	if err != nil || len(b) != 17 || b[0] != tokenUUID {
 		return uuid.Nil, errBadPageToken
 	}
 	return uuid.UUID(b[1:]), nil
+}
+
+// decodeToken decodes a token, refusing any spelling but the canonical one.
+func decodeToken(s string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
+		return nil, errBadPageToken
+	}
+	return b, nil
 }
 
 func encodeIndexToken(i int64) string {
@@ -46,7 +56,7 @@ func decodeIndexToken(s string) (int64, error) {
 	if s == "" {
 		return -1, nil
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	b, err := decodeToken(s)
 	if err != nil || len(b) != 9 || b[0] != tokenIndex {
 		return 0, errBadPageToken
 	}

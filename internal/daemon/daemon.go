@@ -128,7 +128,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	go func() { defer close(closerDone); d.closeAtDeadlines(closerCtx) }()
 	d.log.Info("candord serving", "addr", d.Addr(), "data", d.cfg.DataDir,
 		"admin_token", filepath.Join(d.cfg.DataDir, AdminTokenFile),
-		"log_key", filepath.Join(d.cfg.DataDir, LogPubFile), "tls", d.cfg.TLSCert != "")
+		"log_pub", filepath.Join(d.cfg.DataDir, LogPubFile), "tls", d.cfg.TLSCert != "")
 
 	var serveErr error
 	select {

@@ -6,11 +6,16 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -30,7 +35,7 @@ func (a *app) dial() (*grpc.ClientConn, error) {
 	}
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(transport),
-		grpc.WithUnaryInterceptor(timeoutInterceptor(o.timeout)),
+		grpc.WithChainUnaryInterceptor(requestIDInterceptor, timeoutInterceptor(o.timeout)),
 		grpc.WithUserAgent("candor-cli"),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 	}
@@ -46,14 +51,53 @@ func (a *app) dial() (*grpc.ClientConn, error) {
 
 // serviceConfig has grpc retry calls the server refused with RESOURCE_EXHAUSTED: OVERLOADED (too many
 // writes in flight, refused before the handler runs) or STORAGE_FULL (the transaction failed). Neither
-// stored anything, so a retry cannot record a write twice. Each attempt is bounded by --timeout.
+// stored anything, so a retry cannot record a write twice. Writes that carry a request id (set by
+// requestIDInterceptor) are also retried when the server was UNAVAILABLE: it may have written, and the
+// id makes the retry return that write instead of repeating it. Each attempt is bounded by --timeout.
 var serviceConfig = fmt.Sprintf(`{"methodConfig": [{
   "name": [{"service": %q}, {"service": %q}, {"service": %q}, {"service": %q}],
   "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s", "backoffMultiplier": 2,
                   "retryableStatusCodes": ["RESOURCE_EXHAUSTED"]}
+}, {
+  "name": [%s],
+  "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s", "backoffMultiplier": 2,
+                  "retryableStatusCodes": ["RESOURCE_EXHAUSTED", "UNAVAILABLE"]}
 }]}`,
 	candorv1.ParticipantService_ServiceDesc.ServiceName, candorv1.BodyService_ServiceDesc.ServiceName,
-	candorv1.CallService_ServiceDesc.ServiceName, candorv1.AuditService_ServiceDesc.ServiceName)
+	candorv1.CallService_ServiceDesc.ServiceName, candorv1.AuditService_ServiceDesc.ServiceName,
+	idempotentMethods())
+
+// idempotentMethods names, as service config JSON, every method whose request has a request_id.
+func idempotentMethods() string {
+	var names []string
+	for _, fd := range []protoreflect.FileDescriptor{
+		candorv1.File_candor_v1_participant_service_proto, candorv1.File_candor_v1_body_service_proto,
+		candorv1.File_candor_v1_call_service_proto,
+	} {
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				m := sd.Methods().Get(j)
+				if m.Input().Fields().ByName("request_id") != nil {
+					names = append(names, fmt.Sprintf(`{"service": %q, "method": %q}`, sd.FullName(), m.Name()))
+				}
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// requestIDInterceptor gives every write that can carry a request id (AIP-155) a fresh one, unless it
+// has one. gRPC's retries resend the same message, so every attempt of one command shares the id.
+func requestIDInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if m, ok := req.(proto.Message); ok {
+		r := m.ProtoReflect()
+		if f := r.Descriptor().Fields().ByName("request_id"); f != nil && f.Kind() == protoreflect.StringKind && r.Get(f).String() == "" {
+			r.Set(f, protoreflect.ValueOfString(uuid.NewString()))
+		}
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
 
 // tlsConfig builds the client TLS configuration from PEM files.
 func tlsConfig(caFile, certFile, keyFile, serverName string) (*tls.Config, error) {

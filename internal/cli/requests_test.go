@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -238,6 +239,16 @@ func TestRequests(t *testing.T) {
 			got := fake.lastRequest(tt.method)
 			if got == nil {
 				t.Fatalf("no %s request reached the server", tt.method)
+			}
+			// Every write that can carry a request id gets a fresh UUID (AIP-155); check it, then
+			// compare the rest.
+			got = proto.Clone(got)
+			if f := got.ProtoReflect().Descriptor().Fields().ByName("request_id"); f != nil {
+				id := got.ProtoReflect().Get(f).String()
+				if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+					t.Errorf("%s request_id = %q, want a UUID", tt.method, id)
+				}
+				got.ProtoReflect().Clear(f)
 			}
 			if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("%s request (-want +got):\n%s", tt.method, diff)

@@ -19,10 +19,11 @@ func (s *Server) StatePosition(ctx context.Context, req *candorv1.StatePositionR
 	if req.Position == candorv1.Position_POSITION_OPPOSE && strings.TrimSpace(req.Comment) == "" {
 		v.add("comment", "is required to oppose: dissent belongs on the record with its reasons")
 	}
+	v.requestID("request_id", req.RequestId)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	ps, rcpt, err := s.svc.StatePosition(ctx, principal(ctx), body, call, req.Position, req.Comment)
+	ps, rcpt, err := s.svc.StatePosition(ctx, principal(ctx), body, call, req.Position, req.Comment, req.RequestId)
 	if err != nil {
 		return nil, toStatus(s.log, "StatePosition", err)
 	}
@@ -110,10 +111,11 @@ func (s *Server) FileMinorityStatement(ctx context.Context, req *candorv1.FileMi
 		}
 		seen[p] = true
 	}
+	v.requestID("request_id", req.RequestId)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	ms, rcpt, err := s.svc.FileMinorityStatement(ctx, principal(ctx), body, call, req.Text, req.Cosigners)
+	ms, rcpt, err := s.svc.FileMinorityStatement(ctx, principal(ctx), body, call, req.Text, req.Cosigners, req.RequestId)
 	if err != nil {
 		return nil, toStatus(s.log, "FileMinorityStatement", err)
 	}

@@ -143,6 +143,16 @@ func (v *violations) pageSize(field string, n int32) int {
 	return int(n)
 }
 
+// requestID checks an optional AIP-155 request id: empty, or a UUID.
+func (v *violations) requestID(field, id string) {
+	if id == "" {
+		return
+	}
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		v.add(field, "must be a UUID (or empty)")
+	}
+}
+
 func clip(s string) string {
 	if len(s) > 80 {
 		return s[:80] + "..."

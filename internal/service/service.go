@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/internal/resource"
@@ -133,6 +134,46 @@ func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time
 		return nil, nil
 	}
 	return s.receipt(commit.Indexes[len(commit.Indexes)-1], commit.Checkpoint)
+}
+
+// errReplayed stops a write whose request id the same caller already used: it writes nothing.
+var errReplayed = errors.New("service: request already served")
+
+// writeOnce is write for requests that carry an id (AIP-155). The id is looked up and recorded in the
+// write's own transaction, so a retry, even one racing the original, never writes twice: it gets the
+// original entry back, with a receipt against the newest checkpoint. Without an id it is write.
+func (s *Service) writeOnce(ctx context.Context, pr Principal, method, requestID string, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, *candorv1.LogEntry, error) {
+	if requestID == "" {
+		rcpt, err := s.write(ctx, fn)
+		return rcpt, nil, err
+	}
+	h := sha256.Sum256([]byte(pr.Actor() + "\x00" + method + "\x00" + requestID))
+	key := h[:]
+	var served int64
+	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+		if index, ok := tx.Request(key); ok {
+			served = index
+			return errReplayed
+		}
+		if err := fn(tx, now); err != nil {
+			return err
+		}
+		if index, ok := tx.LastAppended(); ok {
+			return tx.PutRequest(key, index)
+		}
+		return nil
+	})
+	if !errors.Is(err, errReplayed) {
+		return rcpt, nil, err
+	}
+	if rcpt, err = s.receipt(served, s.store.Latest()); err != nil {
+		return nil, nil, err
+	}
+	e := new(candorv1.LogEntry)
+	if err := proto.Unmarshal(rcpt.Entry, e); err != nil {
+		return nil, nil, fmt.Errorf("service: decode log entry %d: %w", served, err)
+	}
+	return rcpt, e, nil
 }
 
 // receipt proves entry index is in the tree of the given checkpoint.

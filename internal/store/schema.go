@@ -19,6 +19,7 @@ var (
 	bucketClearances   = []byte("clearances")   // call id | participant id -> candorv1.Clearance of the current declaration
 	bucketBallots      = []byte("ballots")      // call id | participant id -> current candorv1.Ballot
 	bucketPositions    = []byte("positions")    // call id | participant id -> current candorv1.PositionStatement
+	bucketRequests     = []byte("requests")     // sha256(actor, method, request id) -> u64 log index of its entry
 	bucketHistory      = []byte("history")      // participant id | u64 log index -> call id (declarations only)
 	bucketCallRecord   = []byte("callrecord")   // call id | u64 log index -> empty
 	bucketLog          = []byte("log")          // u64 log index -> serialized candorv1.LogEntry (never changed)
@@ -29,7 +30,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta, bucketParticipants, bucketTokens, bucketSOIs, bucketBodies, bucketMembers, bucketCalls,
 	bucketCallHeads, bucketEligible,
-	bucketDeadlines, bucketDeclarations, bucketClearances, bucketBallots, bucketPositions, bucketHistory, bucketCallRecord,
+	bucketDeadlines, bucketDeclarations, bucketClearances, bucketBallots, bucketPositions, bucketRequests, bucketHistory, bucketCallRecord,
 	bucketLog, bucketHashes, bucketCheckpoints,
 }
 

@@ -480,3 +480,25 @@ func (tx *Tx) PutPosition(c, p uuid.UUID, s *candorv1.PositionStatement) error {
 func (tx *ReadTx) Positions(c uuid.UUID) ([]*candorv1.PositionStatement, error) {
 	return list[*candorv1.PositionStatement](tx, bucketPositions, id(c), nil, 0)
 }
+
+// Request returns the log index of the entry a request id already produced (AIP-155), if any.
+func (tx *ReadTx) Request(key []byte) (int64, bool) {
+	v := tx.btx.Bucket(bucketRequests).Get(key)
+	if len(v) != 8 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(v)), true
+}
+
+// PutRequest records that a request id produced log entry index.
+func (tx *Tx) PutRequest(key []byte, index int64) error {
+	return tx.putRaw(bucketRequests, clone(key), u64(uint64(index)))
+}
+
+// LastAppended returns the index of the last entry this write appended, if any.
+func (tx *Tx) LastAppended() (int64, bool) {
+	if len(tx.appended) == 0 {
+		return 0, false
+	}
+	return tx.appended[len(tx.appended)-1], true
+}

@@ -24,7 +24,10 @@ const (
 type CreateBodyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 200 characters.
-	Title         string `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	Title string `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -62,6 +65,13 @@ func (*CreateBodyRequest) Descriptor() ([]byte, []int) {
 func (x *CreateBodyRequest) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *CreateBodyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -551,9 +561,11 @@ var File_candor_v1_body_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_body_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccandor/v1/body_service.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\")\n" +
+	"\x1ccandor/v1/body_service.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\"H\n" +
 	"\x11CreateBodyRequest\x12\x14\n" +
-	"\x05title\x18\x01 \x01(\tR\x05title\"g\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"g\n" +
 	"\x12CreateBodyResponse\x12#\n" +
 	"\x04body\x18\x01 \x01(\v2\x0f.candor.v1.BodyR\x04body\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"$\n" +

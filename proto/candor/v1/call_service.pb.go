@@ -26,7 +26,10 @@ type OpenCallRequest struct {
 	// "bodies/{body}".
 	Body string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
 	// The call to open; output-only fields are ignored.
-	Call          *Call `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"`
+	Call *Call `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -73,6 +76,13 @@ func (x *OpenCallRequest) GetCall() *Call {
 		return x.Call
 	}
 	return nil
+}
+
+func (x *OpenCallRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type OpenCallResponse struct {
@@ -637,7 +647,10 @@ type FileDeclarationRequest struct {
 	// Up to 4000 characters.
 	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
 	// Default PARTICIPATE.
-	Intent        Intent `protobuf:"varint,6,opt,name=intent,proto3,enum=candor.v1.Intent" json:"intent,omitempty"`
+	Intent Intent `protobuf:"varint,6,opt,name=intent,proto3,enum=candor.v1.Intent" json:"intent,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -723,6 +736,13 @@ func (x *FileDeclarationRequest) GetIntent() Intent {
 		return x.Intent
 	}
 	return Intent_INTENT_UNSPECIFIED
+}
+
+func (x *FileDeclarationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type isFileDeclarationRequest_Restatement interface {
@@ -924,7 +944,10 @@ type CastBallotRequest struct {
 	// "bodies/{body}/calls/{call}".
 	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
 	// One of the call's options (case-insensitive).
-	Option        string `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
+	Option string `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -969,6 +992,13 @@ func (x *CastBallotRequest) GetCall() string {
 func (x *CastBallotRequest) GetOption() string {
 	if x != nil {
 		return x.Option
+	}
+	return ""
+}
+
+func (x *CastBallotRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1031,7 +1061,10 @@ type StatePositionRequest struct {
 	Call     string   `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
 	Position Position `protobuf:"varint,2,opt,name=position,proto3,enum=candor.v1.Position" json:"position,omitempty"`
 	// Required for OPPOSE. Up to 4000 characters.
-	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	Comment string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1083,6 +1116,13 @@ func (x *StatePositionRequest) GetPosition() Position {
 func (x *StatePositionRequest) GetComment() string {
 	if x != nil {
 		return x.Comment
+	}
+	return ""
+}
+
+func (x *StatePositionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1578,7 +1618,10 @@ type FileMinorityStatementRequest struct {
 	// 1 to 20000 characters.
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// "participants/{participant}" each; up to 100.
-	Cosigners     []string `protobuf:"bytes,3,rep,name=cosigners,proto3" json:"cosigners,omitempty"`
+	Cosigners []string `protobuf:"bytes,3,rep,name=cosigners,proto3" json:"cosigners,omitempty"`
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1632,6 +1675,13 @@ func (x *FileMinorityStatementRequest) GetCosigners() []string {
 		return x.Cosigners
 	}
 	return nil
+}
+
+func (x *FileMinorityStatementRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type FileMinorityStatementResponse struct {
@@ -1787,10 +1837,12 @@ var File_candor_v1_call_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccandor/v1/call_service.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\"J\n" +
+	"\x1ccandor/v1/call_service.proto\x12\tcandor.v1\x1a\x19candor/v1/resources.proto\"i\n" +
 	"\x0fOpenCallRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\tR\x04body\x12#\n" +
-	"\x04call\x18\x02 \x01(\v2\x0f.candor.v1.CallR\x04call\"e\n" +
+	"\x04call\x18\x02 \x01(\v2\x0f.candor.v1.CallR\x04call\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"e\n" +
 	"\x10OpenCallResponse\x12#\n" +
 	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"$\n" +
@@ -1823,7 +1875,7 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x05voted\x18\a \x01(\bR\x05voted\x124\n" +
 	"\x16affected_party_matches\x18\b \x03(\tR\x14affectedPartyMatches\"I\n" +
 	"\x15GetCallRosterResponse\x120\n" +
-	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"\xbc\x02\n" +
+	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"\xdb\x02\n" +
 	"\x16FileDeclarationRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12.\n" +
 	"\x12unchanged_soi_hash\x18\x02 \x01(\fH\x00R\x10unchangedSoiHash\x12A\n" +
@@ -1831,7 +1883,9 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"updatedSoi\x12?\n" +
 	"\x0econflict_level\x18\x04 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\x12 \n" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\x12)\n" +
-	"\x06intent\x18\x06 \x01(\x0e2\x11.candor.v1.IntentR\x06intentB\r\n" +
+	"\x06intent\x18\x06 \x01(\x0e2\x11.candor.v1.IntentR\x06intent\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestIdB\r\n" +
 	"\vrestatement\"\x81\x01\n" +
 	"\x17FileDeclarationResponse\x128\n" +
 	"\vdeclaration\x18\x01 \x01(\v2\x16.candor.v1.DeclarationR\vdeclaration\x12,\n" +
@@ -1843,17 +1897,21 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"|\n" +
 	"\x18ClearDeclarationResponse\x122\n" +
 	"\tclearance\x18\x01 \x01(\v2\x14.candor.v1.ClearanceR\tclearance\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"?\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"^\n" +
 	"\x11CastBallotRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12\x16\n" +
-	"\x06option\x18\x02 \x01(\tR\x06option\"m\n" +
+	"\x06option\x18\x02 \x01(\tR\x06option\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"m\n" +
 	"\x12CastBallotResponse\x12)\n" +
 	"\x06ballot\x18\x01 \x01(\v2\x11.candor.v1.BallotR\x06ballot\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"u\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"\x94\x01\n" +
 	"\x14StatePositionRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12/\n" +
 	"\bposition\x18\x02 \x01(\x0e2\x13.candor.v1.PositionR\bposition\x12\x18\n" +
-	"\acomment\x18\x03 \x01(\tR\acomment\"\x92\x01\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x92\x01\n" +
 	"\x15StatePositionResponse\x12K\n" +
 	"\x12position_statement\x18\x01 \x01(\v2\x1c.candor.v1.PositionStatementR\x11positionStatement\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"\xb8\x01\n" +
@@ -1881,11 +1939,13 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"t\n" +
 	"\x19AppealDesignationResponse\x12)\n" +
 	"\x06appeal\x18\x01 \x01(\v2\x11.candor.v1.AppealR\x06appeal\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"d\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"\x83\x01\n" +
 	"\x1cFileMinorityStatementRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +
-	"\tcosigners\x18\x03 \x03(\tR\tcosigners\"\x9a\x01\n" +
+	"\tcosigners\x18\x03 \x03(\tR\tcosigners\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x9a\x01\n" +
 	"\x1dFileMinorityStatementResponse\x12K\n" +
 	"\x12minority_statement\x18\x01 \x01(\v2\x1c.candor.v1.MinorityStatementR\x11minorityStatement\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"2\n" +

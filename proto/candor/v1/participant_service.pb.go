@@ -21,6 +21,9 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CreateParticipantRequest has no request_id: its answer holds a token shown once, which a replay
+// could not show again (the server keeps only its hash). After a lost answer, the admin lists
+// participants to see whether the participant was created.
 type CreateParticipantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 200 characters.
@@ -642,8 +645,11 @@ type UpdateStatementOfInterestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new content. Output-only fields are ignored.
 	StatementOfInterest *StatementOfInterest `protobuf:"bytes,1,opt,name=statement_of_interest,json=statementOfInterest,proto3" json:"statement_of_interest,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Optional UUID chosen by the client (AIP-155): a retry with the same request_id from the same
+	// caller returns the original result and a fresh receipt instead of writing again.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateStatementOfInterestRequest) Reset() {
@@ -681,6 +687,13 @@ func (x *UpdateStatementOfInterestRequest) GetStatementOfInterest() *StatementOf
 		return x.StatementOfInterest
 	}
 	return nil
+}
+
+func (x *UpdateStatementOfInterestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type UpdateStatementOfInterestResponse struct {
@@ -775,9 +788,11 @@ const file_candor_v1_participant_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\xa7\x01\n" +
 	"'ListStatementOfInterestVersionsResponse\x12T\n" +
 	"\x16statements_of_interest\x18\x01 \x03(\v2\x1e.candor.v1.StatementOfInterestR\x14statementsOfInterest\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x95\x01\n" +
 	" UpdateStatementOfInterestRequest\x12R\n" +
-	"\x15statement_of_interest\x18\x01 \x01(\v2\x1e.candor.v1.StatementOfInterestR\x13statementOfInterest\"\xa5\x01\n" +
+	"\x15statement_of_interest\x18\x01 \x01(\v2\x1e.candor.v1.StatementOfInterestR\x13statementOfInterest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\xa5\x01\n" +
 	"!UpdateStatementOfInterestResponse\x12R\n" +
 	"\x15statement_of_interest\x18\x01 \x01(\v2\x1e.candor.v1.StatementOfInterestR\x13statementOfInterest\x12,\n" +
 	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xeb\x05\n" +

@@ -30,6 +30,7 @@ var (
 // Consensus calls and screening.
 var (
 	ErrWrongKind               = errors.New("domain: not possible in this kind of call")
+	ErrJustificationRequired   = errors.New("domain: narrowing who may take part needs a written justification")
 	ErrExplanationRequired     = errors.New("domain: your statement of interest names an affected party: a declaration of no conflict must explain why")
 	ErrCallStillOpen           = errors.New("domain: positions are still being stated: close the call first")
 	ErrNoProposal              = errors.New("domain: the chair has proposed no designation yet")

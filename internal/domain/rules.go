@@ -67,12 +67,15 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 	if c.Deadline != nil && !c.Deadline.AsTime().After(now) {
 		return ErrDeadlinePassed
 	}
-	// Inclusion is the default: everyone in the body, unless the chair narrowed it with a reason,
-	// which the transport has already required.
+	// Inclusion is the default: everyone in the body, unless the chair narrowed it with a written
+	// reason that stays on the record.
 	if len(c.EligibleParticipants) == 0 {
 		c.EligibleParticipants = append([]string(nil), members...)
 		c.EligibilityRestricted = false
 	} else {
+		if strings.TrimSpace(c.EligibilityJustification) == "" {
+			return ErrJustificationRequired
+		}
 		isMember := make(map[string]bool, len(members))
 		for _, m := range members {
 			isMember[m] = true

@@ -233,3 +233,14 @@ func TestDesignationWindow(t *testing.T) {
 		t.Errorf("finalise after the window = %v", err)
 	}
 }
+
+func TestNarrowedEligibilityNeedsJustification(t *testing.T) {
+	c := &candorv1.Call{Title: "t", EligibleParticipants: []string{"participants/p"}}
+	if err := PrepareCall(c, []string{"participants/p", "participants/q"}, "participants/chair", t0); !errors.Is(err, ErrJustificationRequired) {
+		t.Errorf("PrepareCall narrowed without a reason = %v, want ErrJustificationRequired", err)
+	}
+	c.EligibilityJustification = "liaison matter"
+	if err := PrepareCall(c, []string{"participants/p", "participants/q"}, "participants/chair", t0); err != nil || !c.EligibilityRestricted {
+		t.Errorf("PrepareCall with a reason = %v, restricted %v", err, c.EligibilityRestricted)
+	}
+}

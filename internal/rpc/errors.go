@@ -52,6 +52,7 @@ var mappings = []mapping{
 	{domain.ErrDeadlinePassed, codes.InvalidArgument, "DEADLINE_PASSED"},
 	{domain.ErrUnknownOption, codes.InvalidArgument, "UNKNOWN_OPTION"},
 	{domain.ErrWrongKind, codes.FailedPrecondition, "WRONG_CALL_KIND"},
+	{domain.ErrJustificationRequired, codes.InvalidArgument, "JUSTIFICATION_REQUIRED"},
 	{domain.ErrExplanationRequired, codes.FailedPrecondition, "EXPLANATION_REQUIRED"},
 	{domain.ErrCallStillOpen, codes.FailedPrecondition, "CALL_STILL_OPEN"},
 	{domain.ErrNoProposal, codes.FailedPrecondition, "NO_PROPOSAL"},

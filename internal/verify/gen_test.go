@@ -175,11 +175,11 @@ func (g *gen) open(body, chair string, c *candorv1.Call, muts ...mutation) strin
 		members = append(members, p)
 	}
 	sort.Strings(members)
+	if len(c.EligibleParticipants) > 0 && c.EligibilityJustification == "" {
+		c.EligibilityJustification = "Only the liaison votes on liaison matters"
+	}
 	if err := domain.PrepareCall(c, members, chair, now); err != nil {
 		g.tb.Fatalf("PrepareCall: %v", err)
-	}
-	if c.EligibilityRestricted && c.EligibilityJustification == "" {
-		c.EligibilityJustification = "Only the liaison votes on liaison matters"
 	}
 	g.calls[c.Name] = &genCall{
 		body: body, c: c, positions: map[string]*candorv1.PositionStatement{}, decls: map[string]*candorv1.Declaration{}, clears: map[string]*candorv1.Clearance{},

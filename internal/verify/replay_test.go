@@ -359,6 +359,11 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 				func(e *candorv1.LogEntry) { e.GetCall().EligibilityRestricted = false })
 			return g.last()
 		}, verify.ErrInconsistent},
+		{"call narrowed without a justification", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, &candorv1.Call{EligibleParticipants: []string{c.alice}},
+				func(e *candorv1.LogEntry) { e.GetCall().EligibilityJustification = "" })
+			return g.last()
+		}, domain.ErrJustificationRequired},
 		{"call admitting a non-member", func(g *gen, c council) int64 {
 			g.open(c.body, c.chair, &candorv1.Call{EligibleParticipants: []string{c.alice}}, func(e *candorv1.LogEntry) {
 				e.GetCall().EligibleParticipants = append(e.GetCall().EligibleParticipants, c.outsider)

@@ -142,7 +142,9 @@ func (EntryKind) EnumDescriptor() ([]byte, []int) {
 // deleted. Entry i of the log has index i, counting from 0.
 type LogEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Envelope format version: 1.
+	// Format version: 1. It fixes both this envelope and the rules the entries were written under
+	// (internal/domain at format 1); a server that changes either writes a new number, so an auditor
+	// knows which rules to replay for each entry.
 	Format uint32    `protobuf:"varint,1,opt,name=format,proto3" json:"format,omitempty"`
 	Kind   EntryKind `protobuf:"varint,2,opt,name=kind,proto3,enum=candor.v1.EntryKind" json:"kind,omitempty"`
 	// Server time of the change.

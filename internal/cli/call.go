@@ -470,6 +470,7 @@ func writeResult(out io.Writer, c *candorv1.Call, r *candorv1.Result, names map[
 	d.add("Turnout", fmt.Sprintf("%.1f%%", r.GetTurnout()*100))
 	d.addList("Recused", labelled(r.GetRecused(), names))
 	d.addList("Undeclared", labelled(r.GetUndeclared(), names))
+	d.addList("Uncleared", labelled(r.GetUncleared(), names))
 	if err := d.write(w); err != nil {
 		return err
 	}

@@ -168,8 +168,17 @@ func CheckObjection(c *candorv1.Call, p string, now time.Time) error {
 	if !now.Before(cur.GetObjectionDeadline().AsTime()) {
 		return ErrObjectionWindowClosed
 	}
+	for _, o := range c.GetConsensus().GetObjections() {
+		if o.GetRevision() == cur.GetRevision() && o.GetParticipant() == p {
+			return ErrAlreadyObjected
+		}
+	}
 	return nil
 }
+
+// MaxStatementsPerAuthor bounds one author's minority statements on one call: dissent belongs on the
+// record, but a call's record is read on every step of its workflow.
+const MaxStatementsPerAuthor = 3
 
 // CheckFinalize refuses the chair's finalisation at now: there must be a proposal whose objection
 // window has passed, so that no member loses the right to object.
@@ -212,6 +221,15 @@ func CheckMinorityStatement(c *candorv1.Call, author string, cosigners []string,
 	}
 	if !stated[author] {
 		return ErrPositionRequired
+	}
+	filed := 0
+	for _, ms := range c.GetConsensus().GetMinorityStatements() {
+		if ms.GetAuthor() == author {
+			filed++
+		}
+	}
+	if filed >= MaxStatementsPerAuthor {
+		return ErrTooManyStatements
 	}
 	for _, p := range cosigners {
 		if !stated[p] {

@@ -31,6 +31,10 @@ var (
 var (
 	ErrWrongKind               = errors.New("domain: not possible in this kind of call")
 	ErrJustificationRequired   = errors.New("domain: narrowing who may take part needs a written justification")
+	ErrDeadlineTooFar          = errors.New("domain: deadline is more than 10 years ahead")
+	ErrSelfClearance           = errors.New("domain: a chair cannot rule on their own declared conflict")
+	ErrAlreadyObjected         = errors.New("domain: you have already objected to this proposal")
+	ErrTooManyStatements       = errors.New("domain: you have filed as many minority statements on this call as one author may")
 	ErrExplanationRequired     = errors.New("domain: your statement of interest names an affected party: a declaration of no conflict must explain why")
 	ErrCallStillOpen           = errors.New("domain: positions are still being stated: close the call first")
 	ErrNoProposal              = errors.New("domain: the chair has proposed no designation yet")

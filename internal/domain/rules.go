@@ -17,6 +17,10 @@ var DefaultOptions = []string{"yes", "no", "abstain"}
 // Abstain is the option that counts towards quorum but not as a vote cast.
 const Abstain = "abstain"
 
+// MaxDeadlineAhead bounds how far ahead a call's deadline may be: far enough for any real body, and
+// well inside the nanosecond clock the server indexes deadlines by (it ends in 2262).
+const MaxDeadlineAhead = 10 * 365 * 24 * time.Hour
+
 // SOIContentHash is the SHA-256 of the deterministic protobuf encoding of s with its output-only
 // fields (name, version, content_hash, create_time) cleared: two versions with the same content have
 // the same hash.
@@ -55,8 +59,12 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 		c.Options = append([]string(nil), PositionLabels...)
 		c.Quorum, c.Threshold = 0, candorv1.Threshold_THRESHOLD_UNSPECIFIED
 		c.Consensus = &candorv1.ConsensusRecord{}
-	} else if len(c.Options) == 0 {
-		c.Options = append([]string(nil), DefaultOptions...)
+	} else {
+		// A vote has no consensus record: anything the request carried there is not the chair's to write.
+		c.Consensus = nil
+		if len(c.Options) == 0 {
+			c.Options = append([]string(nil), DefaultOptions...)
+		}
 	}
 	if c.ConflictPolicy == candorv1.ConflictPolicy_CONFLICT_POLICY_UNSPECIFIED {
 		c.ConflictPolicy = candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
@@ -66,6 +74,9 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 	}
 	if c.Deadline != nil && !c.Deadline.AsTime().After(now) {
 		return ErrDeadlinePassed
+	}
+	if c.Deadline != nil && c.Deadline.AsTime().After(now.Add(MaxDeadlineAhead)) {
+		return ErrDeadlineTooFar
 	}
 	// Inclusion is the default: everyone in the body, unless the chair narrowed it with a written
 	// reason that stays on the record.
@@ -218,13 +229,17 @@ func clearedToVote(d *candorv1.Declaration, cl *candorv1.Clearance) bool {
 		cl.GetDecision() == candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED
 }
 
-// CheckClearance refuses a chair's ruling on declaration d (nil: none) in c at now.
-func CheckClearance(c *candorv1.Call, d *candorv1.Declaration, now time.Time) error {
+// CheckClearance refuses chair's ruling on declaration d (nil: none) in c at now. Nobody rules on
+// their own conflict.
+func CheckClearance(c *candorv1.Call, d *candorv1.Declaration, chair string, now time.Time) error {
 	if !IsOpen(c, now) {
 		return ErrCallClosed
 	}
 	if d == nil {
 		return ErrDeclarationRequired
+	}
+	if d.GetParticipant() == chair {
+		return ErrSelfClearance
 	}
 	if !NeedsClearance(c, d) {
 		return ErrClearanceNotNeeded
@@ -274,16 +289,21 @@ func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*
 		if b == nil {
 			continue
 		}
+		// A conflict declared after the ballot still bears on it: under REVIEW it counts only once
+		// the chair has cleared the current declaration, and under any policy it is flagged.
+		if s.Declaration != nil && NeedsClearance(c, s.Declaration) && !clearedToVote(s.Declaration, s.Clearance) {
+			r.Uncleared = append(r.Uncleared, p)
+			continue
+		}
+		level := max(b.GetConflictLevel(), s.Declaration.GetConflictLevel())
 		counts[b.GetOption()]++
 		groups.count(s.Group, b.GetOption())
 		r.BallotsCounted++
 		if strings.EqualFold(b.GetOption(), Abstain) {
 			r.Abstentions++
 		}
-		if b.GetConflictLevel() > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE {
-			r.Flagged = append(r.Flagged, &candorv1.FlaggedBallot{
-				Participant: p, Option: b.GetOption(), ConflictLevel: b.GetConflictLevel(),
-			})
+		if level > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE {
+			r.Flagged = append(r.Flagged, &candorv1.FlaggedBallot{Participant: p, Option: b.GetOption(), ConflictLevel: level})
 		}
 	}
 	for _, o := range c.GetOptions() {

@@ -244,3 +244,73 @@ func TestNarrowedEligibilityNeedsJustification(t *testing.T) {
 		t.Errorf("PrepareCall with a reason = %v, restricted %v", err, c.EligibilityRestricted)
 	}
 }
+
+// TestTallyWeighsConflictsDeclaredAfterVoting: a ballot cast under NONE, then a new declaration of a
+// conflict: under REVIEW it waits for the chair; under DISCLOSE it is flagged.
+func TestTallyWeighsConflictsDeclaredAfterVoting(t *testing.T) {
+	const p = "participants/p"
+	for _, tt := range []struct {
+		policy    candorv1.ConflictPolicy
+		clearance candorv1.ClearanceDecision
+		counted   int32
+		flagged   int
+		uncleared int
+	}{
+		{candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, 0, 1, 1, 0},
+		{candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW, 0, 0, 0, 1},
+		{candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW, candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED, 1, 1, 0},
+	} {
+		t.Run(fmt.Sprint(tt.policy, tt.clearance), func(t *testing.T) {
+			c := vote(tt.policy, p)
+			d := decl(p, candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, candorv1.Intent_INTENT_PARTICIPATE, 1)
+			s := Standing{Declaration: d, SOIVersion: 1}
+			if tt.clearance != 0 {
+				s.Clearance = &candorv1.Clearance{Declaration: d.Name, Decision: tt.clearance}
+			}
+			r := Tally(c, map[string]Standing{p: s}, map[string]*candorv1.Ballot{p: {Participant: p, Option: "yes", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_NONE}})
+			if r.BallotsCounted != tt.counted || len(r.Flagged) != tt.flagged || len(r.Uncleared) != tt.uncleared {
+				t.Errorf("counted %d flagged %d uncleared %d; want %d %d %d", r.BallotsCounted, len(r.Flagged), len(r.Uncleared), tt.counted, tt.flagged, tt.uncleared)
+			}
+		})
+	}
+}
+
+func TestChairCannotClearThemselves(t *testing.T) {
+	const chair = "participants/chair"
+	c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW, chair, "participants/p")
+	if err := CheckClearance(c, decl(chair, candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, candorv1.Intent_INTENT_PARTICIPATE, 1), chair, t0.Add(time.Hour)); !errors.Is(err, ErrSelfClearance) {
+		t.Errorf("self-clearance = %v, want ErrSelfClearance", err)
+	}
+	if err := CheckClearance(c, decl("participants/p", candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, candorv1.Intent_INTENT_PARTICIPATE, 1), chair, t0.Add(time.Hour)); err != nil {
+		t.Errorf("clearance of another = %v", err)
+	}
+}
+
+func TestPrepareCallRefusesWhatIsNotTheChairs(t *testing.T) {
+	far := &candorv1.Call{Title: "t", Deadline: timestamppb.New(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC))}
+	if err := PrepareCall(far, []string{"participants/p"}, "participants/chair", t0); !errors.Is(err, ErrDeadlineTooFar) {
+		t.Errorf("deadline in 2300 = %v, want ErrDeadlineTooFar", err)
+	}
+	planted := &candorv1.Call{Title: "t", Consensus: &candorv1.ConsensusRecord{
+		MinorityStatements: []*candorv1.MinorityStatement{{Author: "participants/p", Text: "not mine"}},
+	}}
+	if err := PrepareCall(planted, []string{"participants/p"}, "participants/chair", t0); err != nil || planted.Consensus != nil {
+		t.Errorf("vote opened with a consensus record: err %v, record %v; want it dropped", err, planted.Consensus)
+	}
+}
+
+func TestOneObjectionPerProposal(t *testing.T) {
+	c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, "participants/p")
+	c.Kind, c.State = candorv1.CallKind_CALL_KIND_CONSENSUS, candorv1.CallState_CALL_STATE_CLOSED
+	c.Consensus = &candorv1.ConsensusRecord{
+		Proposals:  []*candorv1.Designation{{Revision: 1, ObjectionDeadline: timestamppb.New(t0.Add(time.Hour))}},
+		Objections: []*candorv1.Objection{{Revision: 1, Participant: "participants/p"}},
+	}
+	if err := CheckObjection(c, "participants/p", t0); !errors.Is(err, ErrAlreadyObjected) {
+		t.Errorf("second objection = %v, want ErrAlreadyObjected", err)
+	}
+	c.Consensus.Proposals = append(c.Consensus.Proposals, &candorv1.Designation{Revision: 2, ObjectionDeadline: timestamppb.New(t0.Add(time.Hour))})
+	if err := CheckObjection(c, "participants/p", t0); err != nil {
+		t.Errorf("objection to a revision = %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -222,4 +223,48 @@ func countOf(counts []*candorv1.OptionCount, option string) int32 {
 		}
 	}
 	return -1
+}
+
+// TestReviewFindings reproduces, over gRPC, what a review found: each must now be refused or dropped.
+func TestReviewFindings(t *testing.T) {
+	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+
+	t.Run("deadline past 2262", func(t *testing.T) {
+		_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
+			Title: "far", Deadline: timestamppb.New(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)),
+		}})
+		wantStatus(t, err, codes.InvalidArgument, "DEADLINE_TOO_FAR")
+	})
+	t.Run("planted consensus record on a vote", func(t *testing.T) {
+		resp, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
+			Title: "t", Consensus: &candorv1.ConsensusRecord{MinorityStatements: []*candorv1.MinorityStatement{{Author: w.Names["alice"], Text: "invented"}}},
+		}})
+		wantStatus(t, err, codes.OK, "")
+		if resp.Call.Consensus != nil {
+			t.Errorf("a vote was opened with a consensus record: %v", resp.Call.Consensus)
+		}
+	})
+	t.Run("chair clears their own conflict", func(t *testing.T) {
+		call := w.OpenVote(t, &candorv1.Call{ConflictPolicy: candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW}).Name
+		w.Declare(t, w.Chair, call, actual, join)
+		_, err := w.Chair.Calls.ClearDeclaration(w.Chair.Ctx(t), &candorv1.ClearDeclarationRequest{
+			Call: call, Participant: w.Names["chair"], Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED,
+		})
+		wantStatus(t, err, codes.PermissionDenied, "SELF_CLEARANCE")
+	})
+	t.Run("conflict declared after voting, under review", func(t *testing.T) {
+		call := w.OpenVote(t, &candorv1.Call{ConflictPolicy: candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW}).Name
+		w.Declare(t, w.Alice, call, none, join)
+		if _, err := ts.Vote(t, w.Alice, call, "yes"); err != nil {
+			t.Fatal(err)
+		}
+		w.Declare(t, w.Alice, call, actual, join)
+		resp, err := w.Chair.Calls.CloseCall(w.Chair.Ctx(t), &candorv1.CloseCallRequest{Name: call})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := resp.Call.Result; r.BallotsCounted != 0 || len(r.Uncleared) != 1 {
+			t.Errorf("counted %d, uncleared %v; want 0 and [alice]", r.BallotsCounted, r.Uncleared)
+		}
+	})
 }

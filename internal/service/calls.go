@@ -440,7 +440,7 @@ func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call
 		if err != nil {
 			return err
 		}
-		if err := domain.CheckClearance(c, d, now); err != nil {
+		if err := domain.CheckClearance(c, d, pr.Actor(), now); err != nil {
 			return err
 		}
 		cl = &candorv1.Clearance{

@@ -480,7 +480,7 @@ func (r *Replayer) clearance(e *candorv1.LogEntry, now time.Time) error {
 		return inconsistent("clearance says it is by %q at %v, not by the entry's actor at the entry's time", cl.GetChair(), cl.GetCreateTime().AsTime())
 	}
 	st := cs.standings[cl.GetParticipant()]
-	if err := domain.CheckClearance(cs.call, st.Declaration, now); err != nil {
+	if err := domain.CheckClearance(cs.call, st.Declaration, e.GetActor(), now); err != nil {
 		return fmt.Errorf("clearance of %s: %w", cl.GetParticipant(), err)
 	}
 	if cl.GetDeclaration() != st.Declaration.GetName() {

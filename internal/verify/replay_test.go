@@ -341,6 +341,12 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			g.clear(call, c.alice, c.bob, cleared)
 			return g.last()
 		}, domain.ErrChairOnly},
+		{"chair clears their own conflict", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
+			g.declare(call, c.chair, actual, join)
+			g.clear(call, c.chair, c.chair, cleared)
+			return g.last()
+		}, domain.ErrSelfClearance},
 		{"clearance of a superseded declaration", func(g *gen, c council) int64 {
 			call := g.open(c.body, c.chair, &candorv1.Call{ConflictPolicy: review})
 			old := g.declare(call, c.bob, potential, join)

@@ -1047,7 +1047,7 @@ type Call struct {
 	AffectedParties []string `protobuf:"bytes,6,rep,name=affected_parties,json=affectedParties,proto3" json:"affected_parties,omitempty"`
 	// Default DISCLOSE.
 	ConflictPolicy ConflictPolicy `protobuf:"varint,7,opt,name=conflict_policy,json=conflictPolicy,proto3,enum=candor.v1.ConflictPolicy" json:"conflict_policy,omitempty"`
-	// When the server closes the call by itself. Optional.
+	// When the server closes the call by itself. Optional; in the future, at most 10 years ahead.
 	Deadline *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	// Ballots (abstentions included, recusals excluded) needed for the result to stand. 0 means none.
 	Quorum int32 `protobuf:"varint,9,opt,name=quorum,proto3" json:"quorum,omitempty"`
@@ -1374,7 +1374,7 @@ func (x *Declaration) GetSupersedes() string {
 	return ""
 }
 
-// Clearance is a chair's ruling on one declaration.
+// Clearance is a chair's ruling on one declaration. A chair cannot rule on their own.
 type Clearance struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The declaration ruled on.
@@ -1704,7 +1704,10 @@ type Result struct {
 	// Eligible participants who never filed a declaration.
 	Undeclared []string `protobuf:"bytes,13,rep,name=undeclared,proto3" json:"undeclared,omitempty"`
 	// The same figures per stakeholder group (the group each participant has in the body).
-	Groups        []*GroupTally `protobuf:"bytes,14,rep,name=groups,proto3" json:"groups,omitempty"`
+	Groups []*GroupTally `protobuf:"bytes,14,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Participants whose ballot or position was not counted because, at close, their current
+	// declaration declared a conflict the chair had not cleared (REVIEW policy).
+	Uncleared     []string `protobuf:"bytes,15,rep,name=uncleared,proto3" json:"uncleared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1833,6 +1836,13 @@ func (x *Result) GetUndeclared() []string {
 func (x *Result) GetGroups() []*GroupTally {
 	if x != nil {
 		return x.Groups
+	}
+	return nil
+}
+
+func (x *Result) GetUncleared() []string {
+	if x != nil {
+		return x.Uncleared
 	}
 	return nil
 }
@@ -2605,7 +2615,7 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\rFlaggedBallot\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x16\n" +
 	"\x06option\x18\x02 \x01(\tR\x06option\x12?\n" +
-	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\"\x81\x04\n" +
+	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\"\x9f\x04\n" +
 	"\x06Result\x12.\n" +
 	"\x06counts\x18\x01 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\x05R\beligible\x12'\n" +
@@ -2625,7 +2635,8 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\n" +
 	"undeclared\x18\r \x03(\tR\n" +
 	"undeclared\x12-\n" +
-	"\x06groups\x18\x0e \x03(\v2\x15.candor.v1.GroupTallyR\x06groups\"\xdb\x01\n" +
+	"\x06groups\x18\x0e \x03(\v2\x15.candor.v1.GroupTallyR\x06groups\x12\x1c\n" +
+	"\tuncleared\x18\x0f \x03(\tR\tuncleared\"\xdb\x01\n" +
 	"\n" +
 	"GroupTally\x12+\n" +
 	"\x11stakeholder_group\x18\x01 \x01(\tR\x10stakeholderGroup\x12\x1a\n" +

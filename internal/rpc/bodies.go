@@ -10,11 +10,11 @@ import (
 func (s *Server) CreateBody(ctx context.Context, req *candorv1.CreateBodyRequest) (*candorv1.CreateBodyResponse, error) {
 	var v violations
 	v.line("title", req.Title, 1, maxTitle)
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	b, rcpt, err := s.svc.CreateBody(ctx, principal(ctx), req.Title, req.RequestId)
+	b, rcpt, err := s.svc.CreateBody(ctx, principal(ctx), req.Title, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "CreateBody", err)
 	}

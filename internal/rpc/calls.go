@@ -14,11 +14,11 @@ func (s *Server) OpenCall(ctx context.Context, req *candorv1.OpenCallRequest) (*
 	var v violations
 	body := v.body("body", req.Body)
 	v.newCall(req.Call)
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	c, rcpt, err := s.svc.OpenCall(ctx, principal(ctx), body, req.Call, req.RequestId)
+	c, rcpt, err := s.svc.OpenCall(ctx, principal(ctx), body, req.Call, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "OpenCall", err)
 	}
@@ -107,12 +107,12 @@ func (s *Server) FileDeclaration(ctx context.Context, req *candorv1.FileDeclarat
 	if req.ConflictLevel > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE && strings.TrimSpace(req.Description) == "" {
 		v.add("description", "is required for a POTENTIAL or ACTUAL conflict: say what it is")
 	}
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	in.Level, in.Description, in.Intent = req.ConflictLevel, req.Description, req.Intent
-	d, rcpt, err := s.svc.FileDeclaration(ctx, principal(ctx), body, call, in, req.RequestId)
+	d, rcpt, err := s.svc.FileDeclaration(ctx, principal(ctx), body, call, in, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "FileDeclaration", err)
 	}
@@ -141,11 +141,11 @@ func (s *Server) CastBallot(ctx context.Context, req *candorv1.CastBallotRequest
 	var v violations
 	body, call := v.call("call", req.Call)
 	v.line("option", req.Option, 1, maxGroup)
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	b, rcpt, err := s.svc.CastBallot(ctx, principal(ctx), body, call, req.Option, req.RequestId)
+	b, rcpt, err := s.svc.CastBallot(ctx, principal(ctx), body, call, req.Option, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "CastBallot", err)
 	}

@@ -19,11 +19,11 @@ func (s *Server) StatePosition(ctx context.Context, req *candorv1.StatePositionR
 	if req.Position == candorv1.Position_POSITION_OPPOSE && strings.TrimSpace(req.Comment) == "" {
 		v.add("comment", "is required to oppose: dissent belongs on the record with its reasons")
 	}
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	ps, rcpt, err := s.svc.StatePosition(ctx, principal(ctx), body, call, req.Position, req.Comment, req.RequestId)
+	ps, rcpt, err := s.svc.StatePosition(ctx, principal(ctx), body, call, req.Position, req.Comment, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "StatePosition", err)
 	}
@@ -111,11 +111,11 @@ func (s *Server) FileMinorityStatement(ctx context.Context, req *candorv1.FileMi
 		}
 		seen[p] = true
 	}
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	ms, rcpt, err := s.svc.FileMinorityStatement(ctx, principal(ctx), body, call, req.Text, req.Cosigners, req.RequestId)
+	ms, rcpt, err := s.svc.FileMinorityStatement(ctx, principal(ctx), body, call, req.Text, req.Cosigners, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "FileMinorityStatement", err)
 	}

@@ -31,6 +31,7 @@ type mapping struct {
 // mappings are tried in order with errors.Is (etcd's togRPCError, without its exact-match map).
 var mappings = []mapping{
 	{service.ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED"},
+	{service.ErrRequestIDReused, codes.InvalidArgument, "REQUEST_ID_REUSED"},
 
 	{domain.ErrAdminOnly, codes.PermissionDenied, "ADMIN_REQUIRED"},
 	{domain.ErrParticipantOnly, codes.PermissionDenied, "PARTICIPANT_REQUIRED"},

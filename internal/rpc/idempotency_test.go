@@ -70,6 +70,12 @@ func TestRetriesWithARequestIDWriteOnce(t *testing.T) {
 		t.Errorf("carol has %d SOI versions, want 2", len(sois.StatementsOfInterest))
 	}
 
+	// The same id for a different request is refused, not answered with the first request's result.
+	other := w.OpenVote(t, nil).Name
+	w.Declare(t, w.Alice, other, none, join)
+	_, err = w.Alice.Calls.CastBallot(w.Alice.Ctx(t), &candorv1.CastBallotRequest{Call: other, Option: "yes", RequestId: id})
+	wantStatus(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED")
+
 	// The same id on an open call gives the same call; a malformed id is refused.
 	oid := uuid.NewString()
 	var names []string

@@ -107,11 +107,11 @@ func (s *Server) ListStatementOfInterestVersions(ctx context.Context, req *cando
 func (s *Server) UpdateStatementOfInterest(ctx context.Context, req *candorv1.UpdateStatementOfInterestRequest) (*candorv1.UpdateStatementOfInterestResponse, error) {
 	var v violations
 	v.soi("statement_of_interest", req.StatementOfInterest)
-	v.requestID("request_id", req.RequestId)
+	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	soi, rcpt, err := s.svc.UpdateSOI(ctx, principal(ctx), req.StatementOfInterest, req.RequestId)
+	soi, rcpt, err := s.svc.UpdateSOI(ctx, principal(ctx), req.StatementOfInterest, rid)
 	if err != nil {
 		return nil, toStatus(s.log, "UpdateStatementOfInterest", err)
 	}

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"unicode"
@@ -9,8 +10,10 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/candorhq/candor/internal/resource"
+	"github.com/candorhq/candor/internal/service"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -143,14 +146,24 @@ func (v *violations) pageSize(field string, n int32) int {
 	return int(n)
 }
 
-// requestID checks an optional AIP-155 request id: empty, or a UUID.
-func (v *violations) requestID(field, id string) {
+// requestID checks an optional AIP-155 request id (empty, or a UUID) and returns the write's
+// identity for retries: the id and a fingerprint of everything else req asks.
+func (v *violations) requestID(field, id string, req proto.Message) service.Request {
 	if id == "" {
-		return
+		return service.Request{}
 	}
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
 		v.add(field, "must be a UUID (or empty)")
+		return service.Request{}
 	}
+	c := proto.Clone(req)
+	c.ProtoReflect().Clear(c.ProtoReflect().Descriptor().Fields().ByName("request_id"))
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		v.add(field, "request cannot be fingerprinted: %v", err)
+	}
+	h := sha256.Sum256(b)
+	return service.Request{ID: id, Fingerprint: h[:]}
 }
 
 func clip(s string) string {

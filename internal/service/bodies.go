@@ -14,13 +14,13 @@ import (
 )
 
 // CreateBody creates a body.
-func (s *Service) CreateBody(ctx context.Context, pr Principal, title, requestID string) (*candorv1.Body, *candorv1.Receipt, error) {
+func (s *Service) CreateBody(ctx context.Context, pr Principal, title string, req Request) (*candorv1.Body, *candorv1.Receipt, error) {
 	if !pr.Admin {
 		return nil, nil, domain.ErrAdminOnly
 	}
 	id := newID()
 	var b *candorv1.Body
-	rcpt, replay, err := s.writeOnce(ctx, pr, "CreateBody", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "CreateBody", req, func(tx *store.Tx, now time.Time) error {
 		b = &candorv1.Body{Name: resource.Body(id), Title: title, CreateTime: timestamppb.New(now)}
 		if err := tx.PutBody(id, b); err != nil {
 			return err

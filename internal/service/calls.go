@@ -18,10 +18,10 @@ import (
 const ServerActor = "server"
 
 // OpenCall opens a call in a body. The caller must chair the body.
-func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in *candorv1.Call, requestID string) (*candorv1.Call, *candorv1.Receipt, error) {
+func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in *candorv1.Call, req Request) (*candorv1.Call, *candorv1.Receipt, error) {
 	id := newID()
 	var c *candorv1.Call
-	rcpt, replay, err := s.writeOnce(ctx, pr, "OpenCall", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "OpenCall", req, func(tx *store.Tx, now time.Time) error {
 		if _, err := tx.Body(body); err != nil {
 			return err
 		}
@@ -342,7 +342,7 @@ type DeclarationInput struct {
 
 // FileDeclaration restates the caller's SOI and declares their conflict for an open call. A changed
 // SOI becomes the caller's next version in the same transaction.
-func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call uuid.UUID, in DeclarationInput, requestID string) (*candorv1.Declaration, *candorv1.Receipt, error) {
+func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call uuid.UUID, in DeclarationInput, req Request) (*candorv1.Declaration, *candorv1.Receipt, error) {
 	if !pr.isParticipant() {
 		return nil, nil, domain.ErrParticipantOnly
 	}
@@ -352,7 +352,7 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 	me := resource.Participant(pr.Participant)
 	id := newID()
 	var d *candorv1.Declaration
-	rcpt, replay, err := s.writeOnce(ctx, pr, "FileDeclaration", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "FileDeclaration", req, func(tx *store.Tx, now time.Time) error {
 		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
@@ -462,14 +462,14 @@ func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call
 
 // CastBallot records the caller's ballot. It holds the invariant: the ballot and the declaration it
 // rests on are read and written in one transaction (see domain.CheckBallot).
-func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.UUID, option, requestID string) (*candorv1.Ballot, *candorv1.Receipt, error) {
+func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.UUID, option string, req Request) (*candorv1.Ballot, *candorv1.Receipt, error) {
 	if !pr.isParticipant() {
 		return nil, nil, domain.ErrParticipantOnly
 	}
 	me := resource.Participant(pr.Participant)
 	id := newID()
 	var b *candorv1.Ballot
-	rcpt, replay, err := s.writeOnce(ctx, pr, "CastBallot", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "CastBallot", req, func(tx *store.Tx, now time.Time) error {
 		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err

@@ -19,14 +19,14 @@ import (
 const DefaultObjectionWindow = 7 * 24 * time.Hour
 
 // StatePosition records the caller's position in a consensus call, under the ballot's invariant.
-func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uuid.UUID, position candorv1.Position, comment, requestID string) (*candorv1.PositionStatement, *candorv1.Receipt, error) {
+func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uuid.UUID, position candorv1.Position, comment string, req Request) (*candorv1.PositionStatement, *candorv1.Receipt, error) {
 	if !pr.isParticipant() {
 		return nil, nil, domain.ErrParticipantOnly
 	}
 	me := resource.Participant(pr.Participant)
 	id := newID()
 	var ps *candorv1.PositionStatement
-	rcpt, replay, err := s.writeOnce(ctx, pr, "StatePosition", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "StatePosition", req, func(tx *store.Tx, now time.Time) error {
 		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
@@ -157,14 +157,14 @@ func (s *Service) AppealDesignation(ctx context.Context, pr Principal, body, cal
 }
 
 // FileMinorityStatement attaches a minority statement to a consensus call.
-func (s *Service) FileMinorityStatement(ctx context.Context, pr Principal, body, call uuid.UUID, text string, cosigners []string, requestID string) (*candorv1.MinorityStatement, *candorv1.Receipt, error) {
+func (s *Service) FileMinorityStatement(ctx context.Context, pr Principal, body, call uuid.UUID, text string, cosigners []string, req Request) (*candorv1.MinorityStatement, *candorv1.Receipt, error) {
 	if !pr.isParticipant() {
 		return nil, nil, domain.ErrParticipantOnly
 	}
 	me := resource.Participant(pr.Participant)
 	id := newID()
 	var ms *candorv1.MinorityStatement
-	rcpt, replay, err := s.writeOnce(ctx, pr, "FileMinorityStatement", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "FileMinorityStatement", req, func(tx *store.Tx, now time.Time) error {
 		c, err := tx.Call(body, call)
 		if err != nil {
 			return err

@@ -162,12 +162,12 @@ func (s *Service) ListSOIs(ctx context.Context, pr Principal, id uuid.UUID, afte
 }
 
 // UpdateSOI files a new version of the caller's SOI.
-func (s *Service) UpdateSOI(ctx context.Context, pr Principal, content *candorv1.StatementOfInterest, requestID string) (*candorv1.StatementOfInterest, *candorv1.Receipt, error) {
+func (s *Service) UpdateSOI(ctx context.Context, pr Principal, content *candorv1.StatementOfInterest, req Request) (*candorv1.StatementOfInterest, *candorv1.Receipt, error) {
 	if !pr.isParticipant() {
 		return nil, nil, domain.ErrParticipantOnly
 	}
 	var soi *candorv1.StatementOfInterest
-	rcpt, replay, err := s.writeOnce(ctx, pr, "UpdateStatementOfInterest", requestID, func(tx *store.Tx, now time.Time) error {
+	rcpt, replay, err := s.writeOnce(ctx, pr, "UpdateStatementOfInterest", req, func(tx *store.Tx, now time.Time) error {
 		var err error
 		soi, err = fileSOI(tx, now, pr, content)
 		return err

@@ -8,6 +8,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -139,19 +140,34 @@ func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time
 // errReplayed stops a write whose request id the same caller already used: it writes nothing.
 var errReplayed = errors.New("service: request already served")
 
+// ErrRequestIDReused is returned for a request id the caller already used for a different request.
+var ErrRequestIDReused = errors.New("service: this request id was already used for a different request")
+
+// Request identifies a write for idempotent retries (AIP-155). The zero value is a write without one.
+type Request struct {
+	// ID is the client's request id.
+	ID string
+	// Fingerprint is a hash of everything else the request asks, so a reused id is told apart from
+	// a retry.
+	Fingerprint []byte
+}
+
 // writeOnce is write for requests that carry an id (AIP-155). The id is looked up and recorded in the
 // write's own transaction, so a retry, even one racing the original, never writes twice: it gets the
 // original entry back, with a receipt against the newest checkpoint. Without an id it is write.
-func (s *Service) writeOnce(ctx context.Context, pr Principal, method, requestID string, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, *candorv1.LogEntry, error) {
-	if requestID == "" {
+func (s *Service) writeOnce(ctx context.Context, pr Principal, method string, req Request, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, *candorv1.LogEntry, error) {
+	if req.ID == "" {
 		rcpt, err := s.write(ctx, fn)
 		return rcpt, nil, err
 	}
-	h := sha256.Sum256([]byte(pr.Actor() + "\x00" + method + "\x00" + requestID))
+	h := sha256.Sum256([]byte(pr.Actor() + "\x00" + method + "\x00" + req.ID))
 	key := h[:]
 	var served int64
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
-		if index, ok := tx.Request(key); ok {
+		if index, fingerprint, ok := tx.Request(key); ok {
+			if !bytes.Equal(fingerprint, req.Fingerprint) {
+				return ErrRequestIDReused
+			}
 			served = index
 			return errReplayed
 		}
@@ -159,7 +175,7 @@ func (s *Service) writeOnce(ctx context.Context, pr Principal, method, requestID
 			return err
 		}
 		if index, ok := tx.LastAppended(); ok {
-			return tx.PutRequest(key, index)
+			return tx.PutRequest(key, index, req.Fingerprint)
 		}
 		return nil
 	})

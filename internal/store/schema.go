@@ -19,7 +19,7 @@ var (
 	bucketClearances   = []byte("clearances")   // call id | participant id -> candorv1.Clearance of the current declaration
 	bucketBallots      = []byte("ballots")      // call id | participant id -> current candorv1.Ballot
 	bucketPositions    = []byte("positions")    // call id | participant id -> current candorv1.PositionStatement
-	bucketRequests     = []byte("requests")     // sha256(actor, method, request id) -> u64 log index of its entry
+	bucketRequests     = []byte("requests")     // sha256(actor, method, request id) -> u64 log index | request fingerprint
 	bucketHistory      = []byte("history")      // participant id | u64 log index -> call id (declarations only)
 	bucketCallRecord   = []byte("callrecord")   // call id | u64 log index -> empty
 	bucketLog          = []byte("log")          // u64 log index -> serialized candorv1.LogEntry (never changed)

@@ -481,18 +481,19 @@ func (tx *ReadTx) Positions(c uuid.UUID) ([]*candorv1.PositionStatement, error) 
 	return list[*candorv1.PositionStatement](tx, bucketPositions, id(c), nil, 0)
 }
 
-// Request returns the log index of the entry a request id already produced (AIP-155), if any.
-func (tx *ReadTx) Request(key []byte) (int64, bool) {
+// Request returns the log index of the entry a request id already produced (AIP-155) and the
+// fingerprint of the request that produced it, if any.
+func (tx *ReadTx) Request(key []byte) (index int64, fingerprint []byte, ok bool) {
 	v := tx.btx.Bucket(bucketRequests).Get(key)
-	if len(v) != 8 {
-		return 0, false
+	if len(v) < 8 {
+		return 0, nil, false
 	}
-	return int64(binary.BigEndian.Uint64(v)), true
+	return int64(binary.BigEndian.Uint64(v[:8])), clone(v[8:]), true
 }
 
-// PutRequest records that a request id produced log entry index.
-func (tx *Tx) PutRequest(key []byte, index int64) error {
-	return tx.putRaw(bucketRequests, clone(key), u64(uint64(index)))
+// PutRequest records that a request id, for a request with this fingerprint, produced entry index.
+func (tx *Tx) PutRequest(key []byte, index int64, fingerprint []byte) error {
+	return tx.putRaw(bucketRequests, clone(key), append(u64(uint64(index)), fingerprint...))
 }
 
 // LastAppended returns the index of the last entry this write appended, if any.

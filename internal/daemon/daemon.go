@@ -157,7 +157,10 @@ func (d *Daemon) Serve(ctx context.Context) error {
 }
 
 // closeAtDeadlines closes calls whose deadline passed, checking at the next deadline or every second.
+// After a failure (a full disk, say) it waits longer each time, up to half a minute, rather than spin
+// against the committer.
 func (d *Daemon) closeAtDeadlines(ctx context.Context) {
+	backoff := time.Duration(0)
 	for {
 		wait := time.Second
 		if next, ok := d.svc.NextDeadline(); ok {
@@ -165,34 +168,73 @@ func (d *Daemon) closeAtDeadlines(ctx context.Context) {
 				wait = max(w, 0)
 			}
 		}
+		wait = max(wait, backoff)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
 		if _, err := d.svc.CloseDue(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("closing calls at their deadline", "err", err)
+			backoff = min(max(2*backoff, time.Second), 30*time.Second)
+			d.log.Error("closing calls at their deadline", "err", err, "retry_in", backoff)
+		} else {
+			backoff = 0
 		}
 	}
 }
 
 // ensureAdminToken creates the admin token file on first start (owner-only). The file is the
-// operator's key: if it is deleted, a new token is made and the old one stops working.
+// operator's key: if it is deleted, or left empty by a crash, a new token is made and the old one
+// stops working.
 func (d *Daemon) ensureAdminToken() error {
 	path := filepath.Join(d.cfg.DataDir, AdminTokenFile)
 	b, err := os.ReadFile(path)
 	switch {
-	case err == nil:
+	case err == nil && strings.TrimSpace(string(b)) != "":
 		return d.svc.SetAdminToken(context.Background(), strings.TrimSpace(string(b)))
-	case !errors.Is(err, os.ErrNotExist):
+	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("admin token: %w", err)
 	}
 	token := service.NewToken()
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	if err := writeFileSync(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	d.log.Info("created admin token", "file", path)
 	return d.svc.SetAdminToken(context.Background(), token)
+}
+
+// writeFileSync writes a file durably: a synced temporary file renamed into place, then the folder
+// synced, so a crash leaves the old file or the new one, never an empty one.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }
 
 func (d *Daemon) listen() error {

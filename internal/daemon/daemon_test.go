@@ -245,3 +245,22 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestEmptyAdminTokenFileIsReplaced: a crash can leave the token file empty; the server makes a new
+// token rather than accept an empty one and lock the admin out.
+func TestEmptyAdminTokenFileIsReplaced(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv := ts.Start(t, ts.DataDir(dir))
+	srv.Stop()
+	if err := os.WriteFile(filepath.Join(dir, daemon.AdminTokenFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := ts.Start(t, ts.DataDir(dir))
+	if again.AdminToken == "" || again.AdminToken == srv.AdminToken {
+		t.Fatalf("admin token after an empty file = %q", again.AdminToken)
+	}
+	admin := ts.NewClient(again.Conn(), again.AdminToken)
+	if _, err := admin.Bodies.CreateBody(admin.Ctx(t), &candorv1.CreateBodyRequest{Title: "works"}); err != nil {
+		t.Errorf("the new admin token does not work: %v", err)
+	}
+}

@@ -9,7 +9,7 @@ var (
 	ErrParticipantOnly = errors.New("domain: only a participant may do this, not the admin")
 	ErrChairOnly       = errors.New("domain: only a chair of the body may do this")
 	ErrMemberOnly      = errors.New("domain: only members of the body, admins and auditors may see this")
-	ErrAuditorOnly     = errors.New("domain: only auditors, admins and the participant may see this")
+	ErrAuditorOnly     = errors.New("domain: only auditors and admins may see this (and a participant their own declaration history)")
 	ErrNotEligible     = errors.New("domain: participant is not eligible in this call")
 
 	// Preconditions.

@@ -81,8 +81,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 func bearer(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
-		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
-			return strings.TrimSpace(t)
+		// The scheme is case-insensitive (RFC 6750 via RFC 7235).
+		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+			return strings.TrimSpace(v[7:])
 		}
 	}
 	return ""

@@ -79,6 +79,7 @@ var mappings = []mapping{
 	{store.ErrBadRange, codes.OutOfRange, "OUT_OF_RANGE"},
 	{store.ErrLogCorrupt, codes.DataLoss, "LOG_CORRUPT"},
 	{store.ErrClosed, codes.Unavailable, "SHUTTING_DOWN"},
+	{berrors.ErrDatabaseNotOpen, codes.Unavailable, "SHUTTING_DOWN"},
 
 	{context.Canceled, codes.Canceled, "CANCELLED"},
 	{context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED"},

@@ -81,13 +81,13 @@ func requireAuditor(tx *store.ReadTx, pr Principal) error {
 func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, participant uuid.UUID, after int64, limit int) ([]*candorv1.HistoryEntry, error) {
 	var out []*candorv1.HistoryEntry
 	err := s.store.View(func(tx *store.ReadTx) error {
-		if _, err := tx.Participant(participant); err != nil {
-			return err
-		}
 		if !(pr.isParticipant() && pr.Participant == participant) {
 			if err := requireAuditor(tx, pr); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.Participant(participant); err != nil {
+			return err
 		}
 		indexes, err := tx.DeclarationHistory(participant, after, limit)
 		if err != nil {
@@ -116,10 +116,10 @@ func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, particip
 func (s *Service) CallRecord(ctx context.Context, pr Principal, body, call uuid.UUID, after int64, limit int) ([]*candorv1.RecordEntry, error) {
 	var out []*candorv1.RecordEntry
 	err := s.store.View(func(tx *store.ReadTx) error {
-		if _, err := tx.Call(body, call); err != nil {
+		if err := requireAuditor(tx, pr); err != nil {
 			return err
 		}
-		if err := requireAuditor(tx, pr); err != nil {
+		if _, err := tx.Call(body, call); err != nil {
 			return err
 		}
 		indexes, err := tx.CallRecord(call, after, limit)

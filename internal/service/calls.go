@@ -71,11 +71,12 @@ func allMembers(tx *store.ReadTx, body uuid.UUID) ([]string, error) {
 func (s *Service) GetCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, error) {
 	var c *candorv1.Call
 	err := s.store.View(func(tx *store.ReadTx) error {
-		var err error
-		if c, err = tx.Call(body, call); err != nil {
+		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
 		}
-		return canSeeBody(tx, pr, body)
+		var err error
+		c, err = tx.Call(body, call)
+		return err
 	})
 	return c, err
 }
@@ -84,10 +85,10 @@ func (s *Service) GetCall(ctx context.Context, pr Principal, body, call uuid.UUI
 func (s *Service) ListCalls(ctx context.Context, pr Principal, body, after uuid.UUID, limit int) ([]*candorv1.Call, error) {
 	var cs []*candorv1.Call
 	err := s.store.View(func(tx *store.ReadTx) error {
-		if _, err := tx.Body(body); err != nil {
+		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
 		}
-		if err := canSeeBody(tx, pr, body); err != nil {
+		if _, err := tx.Body(body); err != nil {
 			return err
 		}
 		var err error
@@ -129,21 +130,27 @@ func (s *Service) CloseDue(ctx context.Context) (int, error) {
 	}
 	closed := 0
 	for _, d := range due {
+		didClose := false
 		_, err := s.store.Update(ctx, func(tx *store.Tx) error {
+			didClose = false
 			c, err := tx.Call(d.Body, d.Call)
 			if err != nil {
 				return err
 			}
 			if c.State != candorv1.CallState_CALL_STATE_OPEN {
-				return tx.ClearDeadline(d) // closed by the chair meanwhile
+				// closeCall clears the index, so this is only a guard against a stale entry.
+				return tx.ClearDeadline(d)
 			}
-			return closeCall(tx, s.now().UTC(), ServerActor, d.Body, d.Call, c)
+			didClose = true
+			return closeCall(tx, s.clock(), ServerActor, d.Body, d.Call, c)
 		})
 		if err != nil {
 			return closed, err
 		}
-		closed++
-		s.log.Info("closed call at its deadline", "call", resource.Call(d.Body, d.Call))
+		if didClose {
+			closed++
+			s.log.Info("closed call at its deadline", "call", resource.Call(d.Body, d.Call))
+		}
 	}
 	return closed, nil
 }
@@ -242,11 +249,11 @@ func callState(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) (map[st
 func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID) ([]*candorv1.RosterEntry, error) {
 	var out []*candorv1.RosterEntry
 	err := s.store.View(func(tx *store.ReadTx) error {
-		c, err := tx.Call(body, call)
-		if err != nil {
+		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
 		}
-		if err := canSeeBody(tx, pr, body); err != nil {
+		c, err := tx.Call(body, call)
+		if err != nil {
 			return err
 		}
 		standings, ballots, err := callState(tx, body, call, c)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,6 +68,9 @@ type Service struct {
 	publicAudit bool
 	now         func() time.Time
 	log         *slog.Logger
+
+	clockMu sync.Mutex
+	last    time.Time // guarded by clockMu: the time given to the newest log entry
 }
 
 // New returns a Service.
@@ -78,7 +82,43 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.last = s.lastEntryTime()
 	return s
+}
+
+// clock returns the time for a log entry: the wall clock, but never before the previous entry's, so
+// a clock stepped back (NTP, a resumed VM) cannot write a log whose times go backwards. Writes call it
+// inside their transaction, where the committer runs them one at a time in log order.
+func (s *Service) clock() time.Time {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	t := s.now().UTC()
+	if t.Before(s.last) {
+		t = s.last
+	}
+	s.last = t
+	return t
+}
+
+// lastEntryTime reads the newest log entry's time, so the clock stays monotonic across restarts.
+func (s *Service) lastEntryTime() time.Time {
+	var t time.Time
+	size := s.store.Latest().Size
+	if size == 0 {
+		return t
+	}
+	s.store.View(func(tx *store.ReadTx) error {
+		data, err := tx.Entry(size - 1)
+		if err != nil {
+			return err
+		}
+		e := new(candorv1.LogEntry)
+		if proto.Unmarshal(data, e) == nil {
+			t = e.GetTime().AsTime()
+		}
+		return nil
+	})
+	return t
 }
 
 // NewToken returns a fresh bearer token: 32 random bytes, base64url, with a "cnd_" prefix so it is
@@ -127,7 +167,7 @@ func (s *Service) SetAdminToken(ctx context.Context, token string) error {
 // write runs fn in a group-committed transaction and returns a receipt for the last entry fn
 // appended. fn may run more than once; it must keep its results in variables it resets.
 func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
-	commit, err := s.store.Update(ctx, func(tx *store.Tx) error { return fn(tx, s.now().UTC()) })
+	commit, err := s.store.Update(ctx, func(tx *store.Tx) error { return fn(tx, s.clock()) })
 	if err != nil {
 		return nil, err
 	}

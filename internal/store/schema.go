@@ -34,8 +34,9 @@ var allBuckets = [][]byte{
 	bucketLog, bucketHashes, bucketCheckpoints,
 }
 
-// appendOnly buckets only ever grow at their end: packing their pages full halves the file.
-var appendOnly = [][]byte{bucketLog, bucketHashes, bucketCheckpoints, bucketCallRecord}
+// appendOnly buckets only ever grow at their end: packing their pages full halves the file. (The call
+// record index is not among them: its keys start with the call, so older calls get inserts.)
+var appendOnly = [][]byte{bucketLog, bucketHashes, bucketCheckpoints}
 
 var (
 	metaKeySchema         = []byte("schema")

@@ -255,15 +255,16 @@ func (tx *Tx) PutCall(b, c uuid.UUID, m *candorv1.Call) error {
 		}
 	}
 	head := proto.Clone(m).(*candorv1.Call)
-	head.EligibleParticipants = nil
+	head.EligibleParticipants, head.Consensus, head.Result = nil, nil, nil
 	if err := tx.put(bucketCallHeads, k, head); err != nil {
 		return err
 	}
 	return tx.put(bucketCalls, k, m)
 }
 
-// CallHead returns a call without its list of eligible participants: what a declaration or a ballot
-// needs, read on every write, without decoding a list as long as the body (see [ReadTx.IsEligible]).
+// CallHead returns a call without its list of eligible participants, its result and its consensus
+// record: what a declaration, a ballot or a position needs, read on every write, without decoding
+// lists that grow with the body or the debate (see [ReadTx.IsEligible]).
 func (tx *ReadTx) CallHead(b, c uuid.UUID) (*candorv1.Call, error) {
 	m := new(candorv1.Call)
 	ok, err := tx.get(bucketCallHeads, key(id(b), id(c)), m)

@@ -292,6 +292,27 @@ var hints = map[string]func(ec errContext, meta map[string]string) string{
 		}
 		return ""
 	},
+	"DEADLINE_TOO_FAR": func(ec errContext, meta map[string]string) string {
+		return "a call's deadline may be at most 10 years ahead; give a shorter --closes-in"
+	},
+	"JUSTIFICATION_REQUIRED": func(ec errContext, meta map[string]string) string {
+		return "narrowing who may take part needs a written reason on the record: add --justification"
+	},
+	"SELF_CLEARANCE": func(ec errContext, meta map[string]string) string {
+		return "a chair cannot rule on their own declared conflict; another chair of the body must"
+	},
+	"ALREADY_OBJECTED": func(ec errContext, meta map[string]string) string {
+		return "you have already objected to the current proposal; your objection is on the record"
+	},
+	"TOO_MANY_STATEMENTS": func(ec errContext, meta map[string]string) string {
+		return "you have filed as many minority statements on this call as one author may (3); you can still co-sign another member's"
+	},
+	"REQUEST_ID_REUSED": func(ec errContext, meta map[string]string) string {
+		return "the request id was already used for a different request; send this one with a new id"
+	},
+	"LOG_CORRUPT": func(ec errContext, meta map[string]string) string {
+		return "the server's log does not match its own hashes: its data file was altered; tell its operator and run \"candor audit verify\""
+	},
 	"STORAGE_FULL": func(ec errContext, meta map[string]string) string {
 		return "the server's storage is full, so nothing was recorded; try again once its operator has freed space"
 	},

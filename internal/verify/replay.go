@@ -26,10 +26,9 @@ const (
 )
 
 // TimeTolerance is how far an entry's time may fall behind the latest time of the entries before
-// it. The server stamps each write with its wall clock, so a clock stepped back (NTP) can make
-// times go backwards by a little; more than this, and a server could backdate a ballot to slip it
-// in before a deadline, so the replay refuses it.
-const TimeTolerance = time.Second
+// it. The server's entry clock never goes back past the newest entry (service.clock), so none: a
+// backdated entry is how a server would slip a ballot in before a deadline.
+const TimeTolerance = 0
 
 // Counts says how much of each kind of record a replay checked.
 type Counts struct {

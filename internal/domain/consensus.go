@@ -26,6 +26,15 @@ func PositionLabel(p candorv1.Position) string {
 	return ""
 }
 
+// CheckStatement refuses a position that does not say what it needs to: opposition must give its
+// reasons, because dissent belongs on the record with them.
+func CheckStatement(p candorv1.Position, comment string) error {
+	if p == candorv1.Position_POSITION_OPPOSE && strings.TrimSpace(comment) == "" {
+		return ErrCommentRequired
+	}
+	return nil
+}
+
 // PositionBallots turns current positions into ballots on their labels, so one Tally counts both
 // kinds of call.
 func PositionBallots(ps []*candorv1.PositionStatement) map[string]*candorv1.Ballot {

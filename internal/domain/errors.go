@@ -34,6 +34,7 @@ var (
 	ErrDeadlineTooFar          = errors.New("domain: deadline is more than 10 years ahead")
 	ErrSelfClearance           = errors.New("domain: a chair cannot rule on their own declared conflict")
 	ErrAlreadyObjected         = errors.New("domain: you have already objected to this proposal")
+	ErrCommentRequired         = errors.New("domain: opposition needs a comment giving its reasons")
 	ErrTooManyStatements       = errors.New("domain: you have filed as many minority statements on this call as one author may")
 	ErrExplanationRequired     = errors.New("domain: your statement of interest names an affected party: a declaration of no conflict must explain why")
 	ErrCallStillOpen           = errors.New("domain: positions are still being stated: close the call first")

@@ -314,3 +314,14 @@ func TestOneObjectionPerProposal(t *testing.T) {
 		t.Errorf("objection to a revision = %v", err)
 	}
 }
+
+func TestOppositionNeedsReasons(t *testing.T) {
+	if err := CheckStatement(candorv1.Position_POSITION_OPPOSE, " \n"); !errors.Is(err, ErrCommentRequired) {
+		t.Errorf("blank opposition = %v, want ErrCommentRequired", err)
+	}
+	for _, p := range []candorv1.Position{candorv1.Position_POSITION_SUPPORT, candorv1.Position_POSITION_ABSTAIN} {
+		if err := CheckStatement(p, ""); err != nil {
+			t.Errorf("%v without comment = %v", p, err)
+		}
+	}
+}

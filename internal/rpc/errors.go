@@ -57,6 +57,7 @@ var mappings = []mapping{
 	{domain.ErrDeadlineTooFar, codes.InvalidArgument, "DEADLINE_TOO_FAR"},
 	{domain.ErrSelfClearance, codes.PermissionDenied, "SELF_CLEARANCE"},
 	{domain.ErrAlreadyObjected, codes.FailedPrecondition, "ALREADY_OBJECTED"},
+	{domain.ErrCommentRequired, codes.InvalidArgument, "COMMENT_REQUIRED"},
 	{domain.ErrTooManyStatements, codes.FailedPrecondition, "TOO_MANY_STATEMENTS"},
 	{domain.ErrExplanationRequired, codes.FailedPrecondition, "EXPLANATION_REQUIRED"},
 	{domain.ErrCallStillOpen, codes.FailedPrecondition, "CALL_STILL_OPEN"},

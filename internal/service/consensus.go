@@ -34,6 +34,9 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 		if err := domain.CheckPosition(c, me, standing, now); err != nil {
 			return err
 		}
+		if err := domain.CheckStatement(position, comment); err != nil {
+			return err
+		}
 		d := standing.Declaration
 		prev, err := tx.Position(call, pr.Participant)
 		if err != nil {

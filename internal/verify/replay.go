@@ -555,6 +555,9 @@ func (r *Replayer) position(e *candorv1.LogEntry, now time.Time) error {
 		return err
 	}
 	// The same invariant, for consensus calls.
+	if err := domain.CheckStatement(ps.GetPosition(), ps.GetComment()); err != nil {
+		return fmt.Errorf("position by %s: %w", p, err)
+	}
 	if err := domain.CheckPosition(cs.call, p, st, now); err != nil {
 		return fmt.Errorf("position of %s: %w", p, err)
 	}

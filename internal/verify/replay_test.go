@@ -438,6 +438,12 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			g.state(call, c.carol, support)
 			return g.last()
 		}, domain.ErrDeclarationRequired},
+		{"opposition without its reasons", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.declare(call, c.carol, none, join)
+			g.state(call, c.carol, oppose, func(e *candorv1.LogEntry) { e.GetPositionStatement().Comment = " " })
+			return g.last()
+		}, domain.ErrCommentRequired},
 		{"position after a recusal", func(g *gen, c council) int64 {
 			call := consensusCall(g, c)
 			g.declare(call, c.alice, actual, recuse)

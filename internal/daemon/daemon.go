@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -308,18 +309,9 @@ func isLoopback(host string) bool {
 // logOrigin returns the log's origin: the name in an existing key, else the flag, else one made up
 // from the host name. It never changes once the key exists, because checkpoints name it.
 func logOrigin(dir, flag string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, LogKeyFile))
-	if err == nil {
-		// A note signer key is "PRIVATE+KEY+<name>+<hash>+<key>". Names cannot hold "+", but the
-		// base64 key can: split into five parts at most.
-		parts := strings.SplitN(strings.TrimSpace(string(b)), "+", 5)
-		if len(parts) != 5 {
-			return "", fmt.Errorf("log key %s is malformed", filepath.Join(dir, LogKeyFile))
-		}
-		return parts[2], nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", err
+	origin, err := translog.KeyOrigin(dir)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return origin, err
 	}
 	if flag != "" {
 		return flag, nil

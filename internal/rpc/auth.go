@@ -2,11 +2,13 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/candorhq/candor/internal/service"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -30,26 +32,26 @@ var publicAuditMethods = map[string]bool{
 }
 
 // writeMethods are bounded in flight: past the bound the server sheds them with ResourceExhausted
-// rather than queue without limit.
-var writeMethods = map[string]bool{
-	candorv1.ParticipantService_CreateParticipant_FullMethodName:         true,
-	candorv1.ParticipantService_GrantAuditor_FullMethodName:              true,
-	candorv1.ParticipantService_UpdateStatementOfInterest_FullMethodName: true,
-	candorv1.BodyService_CreateBody_FullMethodName:                       true,
-	candorv1.BodyService_AddMember_FullMethodName:                        true,
-	candorv1.CallService_OpenCall_FullMethodName:                         true,
-	candorv1.CallService_CloseCall_FullMethodName:                        true,
-	candorv1.CallService_FileDeclaration_FullMethodName:                  true,
-	candorv1.CallService_ClearDeclaration_FullMethodName:                 true,
-	candorv1.CallService_CastBallot_FullMethodName:                       true,
-	candorv1.CallService_StatePosition_FullMethodName:                    true,
-	candorv1.CallService_ProposeDesignation_FullMethodName:               true,
-	candorv1.CallService_ObjectToDesignation_FullMethodName:              true,
-	candorv1.CallService_FinalizeDesignation_FullMethodName:              true,
-	candorv1.CallService_AppealDesignation_FullMethodName:                true,
-	candorv1.CallService_FileMinorityStatement_FullMethodName:            true,
-	candorv1.CallService_SignMinorityStatement_FullMethodName:            true,
-}
+// rather than queue without limit. A write is a method whose response carries a receipt, so a new
+// write RPC is bounded without anyone remembering to list it.
+var writeMethods = func() map[string]bool {
+	m := map[string]bool{}
+	for _, fd := range []protoreflect.FileDescriptor{
+		candorv1.File_candor_v1_participant_service_proto, candorv1.File_candor_v1_body_service_proto,
+		candorv1.File_candor_v1_call_service_proto, candorv1.File_candor_v1_audit_service_proto,
+	} {
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				md := sd.Methods().Get(j)
+				if md.Output().Fields().ByName("receipt") != nil {
+					m[fmt.Sprintf("/%s/%s", sd.FullName(), md.Name())] = true
+				}
+			}
+		}
+	}
+	return m
+}()
 
 // unaryInterceptor authenticates Candor's methods and bounds writes in flight. Methods outside
 // candor.v1 (health, reflection) pass through untouched.

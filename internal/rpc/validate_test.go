@@ -124,3 +124,23 @@ func TestPageTokensDoNotCross(t *testing.T) {
 		t.Error("a log-index token was accepted by a participant list")
 	}
 }
+
+func TestWriteMethodsAreTheReceiptedOnes(t *testing.T) {
+	for _, m := range []string{
+		candorv1.CallService_CastBallot_FullMethodName, candorv1.CallService_FileDeclaration_FullMethodName,
+		candorv1.CallService_StatePosition_FullMethodName, candorv1.ParticipantService_CreateParticipant_FullMethodName,
+		candorv1.CallService_SignMinorityStatement_FullMethodName, candorv1.BodyService_AddMember_FullMethodName,
+	} {
+		if !writeMethods[m] {
+			t.Errorf("%s is not bounded as a write", m)
+		}
+	}
+	for _, m := range []string{candorv1.CallService_GetCall_FullMethodName, candorv1.AuditService_ListEntries_FullMethodName} {
+		if writeMethods[m] {
+			t.Errorf("read %s is bounded as a write", m)
+		}
+	}
+	if len(writeMethods) != 17 {
+		t.Errorf("%d write methods, want 17", len(writeMethods))
+	}
+}

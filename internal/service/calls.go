@@ -262,18 +262,14 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 		}
 		for _, p := range c.EligibleParticipants {
 			id, _ := resource.ParseParticipant(p) // parsed by callState
-			part, err := tx.Participant(id)
-			if err != nil {
-				return err
-			}
-			m, err := tx.Membership(body, id)
+			part, err := tx.Participant(id)       // for the display name; callState read the rest
 			if err != nil {
 				return err
 			}
 			st := standings[p]
 			var matches []string
-			if part.SoiVersion > 0 {
-				soi, err := tx.SOI(id, part.SoiVersion)
+			if st.SOIVersion > 0 {
+				soi, err := tx.SOI(id, st.SOIVersion)
 				if err != nil {
 					return err
 				}
@@ -283,7 +279,7 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 				AffectedPartyMatches: matches,
 				Participant:          p,
 				DisplayName:          part.DisplayName,
-				StakeholderGroup:     m.GetStakeholderGroup(),
+				StakeholderGroup:     st.Group,
 				Declaration:          st.Declaration,
 				Stale:                st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
 				Clearance:            st.Clearance,

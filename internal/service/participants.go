@@ -58,7 +58,9 @@ func (s *Service) GetParticipant(ctx context.Context, pr Principal, id uuid.UUID
 		if err != nil {
 			return err
 		}
-		return hideEmail(tx, pr, p)
+		auditor, err := isAuditor(tx, pr)
+		hideEmail(pr, auditor, p)
+		return err
 	})
 	return p, err
 }
@@ -71,26 +73,21 @@ func (s *Service) ListParticipants(ctx context.Context, pr Principal, after uuid
 		if ps, err = tx.ListParticipants(after, limit); err != nil {
 			return err
 		}
+		auditor, err := isAuditor(tx, pr)
 		for _, p := range ps {
-			if err := hideEmail(tx, pr, p); err != nil {
-				return err
-			}
+			hideEmail(pr, auditor, p)
 		}
-		return nil
+		return err
 	})
 	return ps, err
 }
 
-// hideEmail clears p's email unless the caller is p, an admin or an auditor.
-func hideEmail(tx *store.ReadTx, pr Principal, p *candorv1.Participant) error {
-	if pr.isParticipant() && p.GetName() == resource.Participant(pr.Participant) {
-		return nil
-	}
-	ok, err := isAuditor(tx, pr)
-	if !ok {
+// hideEmail clears p's email unless the caller is p, or an admin or auditor (auditor, read once per
+// request by the caller).
+func hideEmail(pr Principal, auditor bool, p *candorv1.Participant) {
+	if !auditor && !(pr.isParticipant() && p.GetName() == resource.Participant(pr.Participant)) {
 		p.Email = ""
 	}
-	return err
 }
 
 // GrantAuditor gives a participant the auditor role.

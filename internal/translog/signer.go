@@ -131,6 +131,20 @@ func LoadOrCreateKey(dir, origin string) (*Signer, error) {
 	return s, nil
 }
 
+// KeyOrigin returns the origin (the key name) of the log key in dir, so a server restarted without
+// its --origin flag keeps the name its checkpoints already carry. A missing key is fs.ErrNotExist.
+func KeyOrigin(dir string) (string, error) {
+	skey, err := os.ReadFile(filepath.Join(dir, keyFile))
+	if err != nil {
+		return "", err
+	}
+	ns, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w (in %s)", ErrBadKey, err, filepath.Join(dir, keyFile))
+	}
+	return ns.Name(), nil
+}
+
 // createKey generates a key and installs it at keyPath unless another
 // process got there first, returning the key text that is now at keyPath.
 func createKey(dir, keyPath, origin string) ([]byte, error) {

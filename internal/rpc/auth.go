@@ -59,13 +59,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if !strings.HasPrefix(info.FullMethod, "/candor.v1.") {
 		return handler(ctx, req)
 	}
-	token := bearer(ctx)
-	if token == "" && s.publicAudit && publicAuditMethods[info.FullMethod] {
-		return handler(context.WithValue(ctx, principalKey{}, service.Principal{}), req)
-	}
-	pr, err := s.svc.Authenticate(token)
+	ctx, err := s.authenticate(ctx, info.FullMethod)
 	if err != nil {
-		return nil, toStatus(s.log, info.FullMethod, err)
+		return nil, err
 	}
 	if writeMethods[info.FullMethod] {
 		select {
@@ -76,8 +72,43 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 				"the server is at its limit of writes in flight; retry with backoff", nil)
 		}
 	}
-	return handler(context.WithValue(ctx, principalKey{}, pr), req)
+	return handler(ctx, req)
 }
+
+// streamInterceptor authenticates Candor's streaming methods (WatchCall) as the unary one does. A
+// stream is a read: it takes no write slot.
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if !strings.HasPrefix(info.FullMethod, "/candor.v1.") {
+		return handler(srv, ss)
+	}
+	ctx, err := s.authenticate(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	return handler(srv, &authenticatedStream{ServerStream: ss, ctx: ctx})
+}
+
+// authenticate returns ctx carrying the principal of the request's bearer token (or the anonymous
+// principal, for the public audit methods on a public-audit server).
+func (s *Server) authenticate(ctx context.Context, method string) (context.Context, error) {
+	token := bearer(ctx)
+	if token == "" && s.publicAudit && publicAuditMethods[method] {
+		return context.WithValue(ctx, principalKey{}, service.Principal{}), nil
+	}
+	pr, err := s.svc.Authenticate(token)
+	if err != nil {
+		return nil, toStatus(s.log, method, err)
+	}
+	return context.WithValue(ctx, principalKey{}, pr), nil
+}
+
+// authenticatedStream is a server stream whose context carries the principal.
+type authenticatedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *authenticatedStream) Context() context.Context { return s.ctx }
 
 // bearer returns the token of an "authorization: Bearer <token>" header, or "".
 func bearer(ctx context.Context) string {

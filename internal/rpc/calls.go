@@ -84,6 +84,23 @@ func (s *Server) GetCallRoster(ctx context.Context, req *candorv1.GetCallRosterR
 	return &candorv1.GetCallRosterResponse{Entries: entries}, nil
 }
 
+// WatchCall implements candorv1.CallServiceServer.
+func (s *Server) WatchCall(req *candorv1.WatchCallRequest, stream candorv1.CallService_WatchCallServer) error {
+	var v violations
+	body, call := v.call("name", req.Name)
+	if err := v.err(); err != nil {
+		return err
+	}
+	ctx := stream.Context()
+	err := s.svc.WatchCall(ctx, principal(ctx), body, call, func(c *candorv1.Call, roster []*candorv1.RosterEntry) error {
+		return stream.Send(&candorv1.WatchCallResponse{Call: c, Roster: roster})
+	})
+	if ctx.Err() != nil {
+		return nil // the watcher went away: nothing to report to anyone
+	}
+	return toStatus(s.log, "WatchCall", err)
+}
+
 // FileDeclaration implements candorv1.CallServiceServer.
 func (s *Server) FileDeclaration(ctx context.Context, req *candorv1.FileDeclarationRequest) (*candorv1.FileDeclarationResponse, error) {
 	var v violations

@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -181,6 +182,17 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 		}, chairOnly},
 		{"GetCallRoster", func(t *testing.T, c *ts.Client) error {
 			_, err := c.Calls.GetCallRoster(c.Ctx(t), &candorv1.GetCallRosterRequest{Name: call})
+			return err
+		}, bodyReaders},
+		{"WatchCall", func(t *testing.T, c *ts.Client) error {
+			// The first message, or the refusal, comes at once; then the watch is dropped.
+			ctx, cancel := context.WithCancel(c.Ctx(t))
+			defer cancel()
+			stream, err := c.Calls.WatchCall(ctx, &candorv1.WatchCallRequest{Name: call})
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
 			return err
 		}, bodyReaders},
 		{"FileDeclaration", func(t *testing.T, c *ts.Client) error {

@@ -55,7 +55,10 @@ func New(svc *service.Service, opts Options) *Server {
 
 // ServerOptions returns the interceptors the transport needs; pass them to grpc.NewServer.
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unaryInterceptor)}
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+	}
 }
 
 // Register registers the four services on g.

@@ -88,6 +88,7 @@ func (s *Service) AddMember(ctx context.Context, pr Principal, body, participant
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changedAll() // a member's stakeholder group shows in the rosters of the body's calls
 	return m, rcpt, nil
 }
 

@@ -114,6 +114,7 @@ func (s *Service) CloseCall(ctx context.Context, pr Principal, body, call uuid.U
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	return c, rcpt, nil
 }
 
@@ -148,6 +149,7 @@ func (s *Service) CloseDue(ctx context.Context) (int, error) {
 			return closed, err
 		}
 		if didClose {
+			s.watchers.changed(d.Call)
 			closed++
 			s.log.Info("closed call at its deadline", "call", resource.Call(d.Body, d.Call))
 		}
@@ -256,39 +258,46 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 		if err != nil {
 			return err
 		}
-		standings, ballots, err := callState(tx, body, call, c)
-		if err != nil {
-			return err
-		}
-		for _, p := range c.EligibleParticipants {
-			id, _ := resource.ParseParticipant(p) // parsed by callState
-			part, err := tx.Participant(id)       // for the display name; callState read the rest
-			if err != nil {
-				return err
-			}
-			st := standings[p]
-			var matches []string
-			if st.SOIVersion > 0 {
-				soi, err := tx.SOI(id, st.SOIVersion)
-				if err != nil {
-					return err
-				}
-				matches = domain.AffectedMatches(c, soi)
-			}
-			out = append(out, &candorv1.RosterEntry{
-				AffectedPartyMatches: matches,
-				Participant:          p,
-				DisplayName:          part.DisplayName,
-				StakeholderGroup:     st.Group,
-				Declaration:          st.Declaration,
-				Stale:                st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
-				Clearance:            st.Clearance,
-				Voted:                ballots[p] != nil,
-			})
-		}
-		return nil
+		out, err = roster(tx, body, call, c)
+		return err
 	})
 	return out, err
+}
+
+// roster builds the roster of call c in tx.
+func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) ([]*candorv1.RosterEntry, error) {
+	standings, ballots, err := callState(tx, body, call, c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*candorv1.RosterEntry, 0, len(c.EligibleParticipants))
+	for _, p := range c.EligibleParticipants {
+		id, _ := resource.ParseParticipant(p) // parsed by callState
+		part, err := tx.Participant(id)       // for the display name; callState read the rest
+		if err != nil {
+			return nil, err
+		}
+		st := standings[p]
+		var matches []string
+		if st.SOIVersion > 0 {
+			soi, err := tx.SOI(id, st.SOIVersion)
+			if err != nil {
+				return nil, err
+			}
+			matches = domain.AffectedMatches(c, soi)
+		}
+		out = append(out, &candorv1.RosterEntry{
+			AffectedPartyMatches: matches,
+			Participant:          p,
+			DisplayName:          part.DisplayName,
+			StakeholderGroup:     st.Group,
+			Declaration:          st.Declaration,
+			Stale:                st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
+			Clearance:            st.Clearance,
+			Voted:                ballots[p] != nil,
+		})
+	}
+	return out, nil
 }
 
 // callFor reads what one participant's write needs of a call: its head, with eligibility narrowed to
@@ -419,6 +428,11 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 	if err != nil {
 		return nil, nil, err
 	}
+	if in.Restatement.Updated != nil {
+		s.watchers.changedAll() // a new SOI version can make this participant's other declarations stale
+	} else {
+		s.watchers.changed(call)
+	}
 	if replay != nil {
 		d = replay.GetDeclaration()
 	}
@@ -460,6 +474,7 @@ func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	return cl, rcpt, nil
 }
 
@@ -503,6 +518,7 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	if replay != nil {
 		b = replay.GetBallot()
 	}

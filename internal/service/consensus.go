@@ -57,6 +57,7 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	if replay != nil {
 		ps = replay.GetPositionStatement()
 	}
@@ -97,6 +98,7 @@ func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call 
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	return c, rcpt, nil
 }
 
@@ -201,6 +203,7 @@ func (s *Service) FileMinorityStatement(ctx context.Context, pr Principal, body,
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changed(call)
 	if replay != nil {
 		ms = replay.GetMinorityStatement()
 	}

@@ -172,6 +172,7 @@ func (s *Service) UpdateSOI(ctx context.Context, pr Principal, content *candorv1
 	if err != nil {
 		return nil, nil, err
 	}
+	s.watchers.changedAll() // staleness and affected-party matches may change in any roster
 	if replay != nil {
 		soi = replay.GetStatementOfInterest()
 	}

@@ -71,11 +71,15 @@ type Service struct {
 
 	clockMu sync.Mutex
 	last    time.Time // guarded by clockMu: the time given to the newest log entry
+
+	watchers      watchers      // WatchCall streams, woken after the writes that change their call
+	stopWatch     chan struct{} // closed by StopWatching
+	stopWatchOnce sync.Once
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, publicAudit: cfg.PublicAudit, now: cfg.Now, log: cfg.Logger}
+	s := &Service{store: cfg.Store, publicAudit: cfg.PublicAudit, now: cfg.Now, log: cfg.Logger, stopWatch: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}

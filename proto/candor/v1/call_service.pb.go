@@ -632,6 +632,105 @@ func (x *GetCallRosterResponse) GetEntries() []*RosterEntry {
 	return nil
 }
 
+type WatchCallRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCallRequest) Reset() {
+	*x = WatchCallRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCallRequest) ProtoMessage() {}
+
+func (x *WatchCallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCallRequest.ProtoReflect.Descriptor instead.
+func (*WatchCallRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchCallRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// WatchCallResponse is the state of a call after a change: the call (with its result once closed)
+// and the roster, as GetCall and GetCallRoster would answer at that moment.
+type WatchCallResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Roster        []*RosterEntry         `protobuf:"bytes,2,rep,name=roster,proto3" json:"roster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCallResponse) Reset() {
+	*x = WatchCallResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCallResponse) ProtoMessage() {}
+
+func (x *WatchCallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCallResponse.ProtoReflect.Descriptor instead.
+func (*WatchCallResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchCallResponse) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *WatchCallResponse) GetRoster() []*RosterEntry {
+	if x != nil {
+		return x.Roster
+	}
+	return nil
+}
+
 type FileDeclarationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "bodies/{body}/calls/{call}".
@@ -657,7 +756,7 @@ type FileDeclarationRequest struct {
 
 func (x *FileDeclarationRequest) Reset() {
 	*x = FileDeclarationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[11]
+	mi := &file_candor_v1_call_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +768,7 @@ func (x *FileDeclarationRequest) String() string {
 func (*FileDeclarationRequest) ProtoMessage() {}
 
 func (x *FileDeclarationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[11]
+	mi := &file_candor_v1_call_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +781,7 @@ func (x *FileDeclarationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileDeclarationRequest.ProtoReflect.Descriptor instead.
 func (*FileDeclarationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{11}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FileDeclarationRequest) GetCall() string {
@@ -774,7 +873,7 @@ type FileDeclarationResponse struct {
 
 func (x *FileDeclarationResponse) Reset() {
 	*x = FileDeclarationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[12]
+	mi := &file_candor_v1_call_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +885,7 @@ func (x *FileDeclarationResponse) String() string {
 func (*FileDeclarationResponse) ProtoMessage() {}
 
 func (x *FileDeclarationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[12]
+	mi := &file_candor_v1_call_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +898,7 @@ func (x *FileDeclarationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileDeclarationResponse.ProtoReflect.Descriptor instead.
 func (*FileDeclarationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{12}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FileDeclarationResponse) GetDeclaration() *Declaration {
@@ -831,7 +930,7 @@ type ClearDeclarationRequest struct {
 
 func (x *ClearDeclarationRequest) Reset() {
 	*x = ClearDeclarationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[13]
+	mi := &file_candor_v1_call_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +942,7 @@ func (x *ClearDeclarationRequest) String() string {
 func (*ClearDeclarationRequest) ProtoMessage() {}
 
 func (x *ClearDeclarationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[13]
+	mi := &file_candor_v1_call_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +955,7 @@ func (x *ClearDeclarationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearDeclarationRequest.ProtoReflect.Descriptor instead.
 func (*ClearDeclarationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{13}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClearDeclarationRequest) GetCall() string {
@@ -897,7 +996,7 @@ type ClearDeclarationResponse struct {
 
 func (x *ClearDeclarationResponse) Reset() {
 	*x = ClearDeclarationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[14]
+	mi := &file_candor_v1_call_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +1008,7 @@ func (x *ClearDeclarationResponse) String() string {
 func (*ClearDeclarationResponse) ProtoMessage() {}
 
 func (x *ClearDeclarationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[14]
+	mi := &file_candor_v1_call_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +1021,7 @@ func (x *ClearDeclarationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearDeclarationResponse.ProtoReflect.Descriptor instead.
 func (*ClearDeclarationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{14}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ClearDeclarationResponse) GetClearance() *Clearance {
@@ -954,7 +1053,7 @@ type CastBallotRequest struct {
 
 func (x *CastBallotRequest) Reset() {
 	*x = CastBallotRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[15]
+	mi := &file_candor_v1_call_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1065,7 @@ func (x *CastBallotRequest) String() string {
 func (*CastBallotRequest) ProtoMessage() {}
 
 func (x *CastBallotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[15]
+	mi := &file_candor_v1_call_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1078,7 @@ func (x *CastBallotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CastBallotRequest.ProtoReflect.Descriptor instead.
 func (*CastBallotRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{15}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CastBallotRequest) GetCall() string {
@@ -1013,7 +1112,7 @@ type CastBallotResponse struct {
 
 func (x *CastBallotResponse) Reset() {
 	*x = CastBallotResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[16]
+	mi := &file_candor_v1_call_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1124,7 @@ func (x *CastBallotResponse) String() string {
 func (*CastBallotResponse) ProtoMessage() {}
 
 func (x *CastBallotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[16]
+	mi := &file_candor_v1_call_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1137,7 @@ func (x *CastBallotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CastBallotResponse.ProtoReflect.Descriptor instead.
 func (*CastBallotResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{16}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CastBallotResponse) GetBallot() *Ballot {
@@ -1071,7 +1170,7 @@ type StatePositionRequest struct {
 
 func (x *StatePositionRequest) Reset() {
 	*x = StatePositionRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[17]
+	mi := &file_candor_v1_call_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1182,7 @@ func (x *StatePositionRequest) String() string {
 func (*StatePositionRequest) ProtoMessage() {}
 
 func (x *StatePositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[17]
+	mi := &file_candor_v1_call_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1195,7 @@ func (x *StatePositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatePositionRequest.ProtoReflect.Descriptor instead.
 func (*StatePositionRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{17}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatePositionRequest) GetCall() string {
@@ -1137,7 +1236,7 @@ type StatePositionResponse struct {
 
 func (x *StatePositionResponse) Reset() {
 	*x = StatePositionResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[18]
+	mi := &file_candor_v1_call_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1248,7 @@ func (x *StatePositionResponse) String() string {
 func (*StatePositionResponse) ProtoMessage() {}
 
 func (x *StatePositionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[18]
+	mi := &file_candor_v1_call_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1261,7 @@ func (x *StatePositionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatePositionResponse.ProtoReflect.Descriptor instead.
 func (*StatePositionResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{18}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StatePositionResponse) GetPositionStatement() *PositionStatement {
@@ -1194,7 +1293,7 @@ type ProposeDesignationRequest struct {
 
 func (x *ProposeDesignationRequest) Reset() {
 	*x = ProposeDesignationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[19]
+	mi := &file_candor_v1_call_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1305,7 @@ func (x *ProposeDesignationRequest) String() string {
 func (*ProposeDesignationRequest) ProtoMessage() {}
 
 func (x *ProposeDesignationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[19]
+	mi := &file_candor_v1_call_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1318,7 @@ func (x *ProposeDesignationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeDesignationRequest.ProtoReflect.Descriptor instead.
 func (*ProposeDesignationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{19}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProposeDesignationRequest) GetCall() string {
@@ -1260,7 +1359,7 @@ type ProposeDesignationResponse struct {
 
 func (x *ProposeDesignationResponse) Reset() {
 	*x = ProposeDesignationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[20]
+	mi := &file_candor_v1_call_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1371,7 @@ func (x *ProposeDesignationResponse) String() string {
 func (*ProposeDesignationResponse) ProtoMessage() {}
 
 func (x *ProposeDesignationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[20]
+	mi := &file_candor_v1_call_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1384,7 @@ func (x *ProposeDesignationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeDesignationResponse.ProtoReflect.Descriptor instead.
 func (*ProposeDesignationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{20}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProposeDesignationResponse) GetCall() *Call {
@@ -1314,7 +1413,7 @@ type ObjectToDesignationRequest struct {
 
 func (x *ObjectToDesignationRequest) Reset() {
 	*x = ObjectToDesignationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[21]
+	mi := &file_candor_v1_call_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1425,7 @@ func (x *ObjectToDesignationRequest) String() string {
 func (*ObjectToDesignationRequest) ProtoMessage() {}
 
 func (x *ObjectToDesignationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[21]
+	mi := &file_candor_v1_call_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1438,7 @@ func (x *ObjectToDesignationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectToDesignationRequest.ProtoReflect.Descriptor instead.
 func (*ObjectToDesignationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{21}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ObjectToDesignationRequest) GetCall() string {
@@ -1366,7 +1465,7 @@ type ObjectToDesignationResponse struct {
 
 func (x *ObjectToDesignationResponse) Reset() {
 	*x = ObjectToDesignationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[22]
+	mi := &file_candor_v1_call_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1477,7 @@ func (x *ObjectToDesignationResponse) String() string {
 func (*ObjectToDesignationResponse) ProtoMessage() {}
 
 func (x *ObjectToDesignationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[22]
+	mi := &file_candor_v1_call_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1490,7 @@ func (x *ObjectToDesignationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectToDesignationResponse.ProtoReflect.Descriptor instead.
 func (*ObjectToDesignationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{22}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ObjectToDesignationResponse) GetObjection() *Objection {
@@ -1418,7 +1517,7 @@ type FinalizeDesignationRequest struct {
 
 func (x *FinalizeDesignationRequest) Reset() {
 	*x = FinalizeDesignationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[23]
+	mi := &file_candor_v1_call_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1529,7 @@ func (x *FinalizeDesignationRequest) String() string {
 func (*FinalizeDesignationRequest) ProtoMessage() {}
 
 func (x *FinalizeDesignationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[23]
+	mi := &file_candor_v1_call_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1542,7 @@ func (x *FinalizeDesignationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalizeDesignationRequest.ProtoReflect.Descriptor instead.
 func (*FinalizeDesignationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{23}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FinalizeDesignationRequest) GetCall() string {
@@ -1463,7 +1562,7 @@ type FinalizeDesignationResponse struct {
 
 func (x *FinalizeDesignationResponse) Reset() {
 	*x = FinalizeDesignationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[24]
+	mi := &file_candor_v1_call_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1574,7 @@ func (x *FinalizeDesignationResponse) String() string {
 func (*FinalizeDesignationResponse) ProtoMessage() {}
 
 func (x *FinalizeDesignationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[24]
+	mi := &file_candor_v1_call_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1587,7 @@ func (x *FinalizeDesignationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalizeDesignationResponse.ProtoReflect.Descriptor instead.
 func (*FinalizeDesignationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{24}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FinalizeDesignationResponse) GetCall() *Call {
@@ -1517,7 +1616,7 @@ type AppealDesignationRequest struct {
 
 func (x *AppealDesignationRequest) Reset() {
 	*x = AppealDesignationRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[25]
+	mi := &file_candor_v1_call_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1628,7 @@ func (x *AppealDesignationRequest) String() string {
 func (*AppealDesignationRequest) ProtoMessage() {}
 
 func (x *AppealDesignationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[25]
+	mi := &file_candor_v1_call_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1641,7 @@ func (x *AppealDesignationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppealDesignationRequest.ProtoReflect.Descriptor instead.
 func (*AppealDesignationRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{25}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AppealDesignationRequest) GetCall() string {
@@ -1569,7 +1668,7 @@ type AppealDesignationResponse struct {
 
 func (x *AppealDesignationResponse) Reset() {
 	*x = AppealDesignationResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[26]
+	mi := &file_candor_v1_call_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1680,7 @@ func (x *AppealDesignationResponse) String() string {
 func (*AppealDesignationResponse) ProtoMessage() {}
 
 func (x *AppealDesignationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[26]
+	mi := &file_candor_v1_call_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1693,7 @@ func (x *AppealDesignationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppealDesignationResponse.ProtoReflect.Descriptor instead.
 func (*AppealDesignationResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{26}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AppealDesignationResponse) GetAppeal() *Appeal {
@@ -1628,7 +1727,7 @@ type FileMinorityStatementRequest struct {
 
 func (x *FileMinorityStatementRequest) Reset() {
 	*x = FileMinorityStatementRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[27]
+	mi := &file_candor_v1_call_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1739,7 @@ func (x *FileMinorityStatementRequest) String() string {
 func (*FileMinorityStatementRequest) ProtoMessage() {}
 
 func (x *FileMinorityStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[27]
+	mi := &file_candor_v1_call_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1752,7 @@ func (x *FileMinorityStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileMinorityStatementRequest.ProtoReflect.Descriptor instead.
 func (*FileMinorityStatementRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{27}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FileMinorityStatementRequest) GetCall() string {
@@ -1694,7 +1793,7 @@ type FileMinorityStatementResponse struct {
 
 func (x *FileMinorityStatementResponse) Reset() {
 	*x = FileMinorityStatementResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[28]
+	mi := &file_candor_v1_call_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1805,7 @@ func (x *FileMinorityStatementResponse) String() string {
 func (*FileMinorityStatementResponse) ProtoMessage() {}
 
 func (x *FileMinorityStatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[28]
+	mi := &file_candor_v1_call_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1818,7 @@ func (x *FileMinorityStatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileMinorityStatementResponse.ProtoReflect.Descriptor instead.
 func (*FileMinorityStatementResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{28}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FileMinorityStatementResponse) GetMinorityStatement() *MinorityStatement {
@@ -1746,7 +1845,7 @@ type SignMinorityStatementRequest struct {
 
 func (x *SignMinorityStatementRequest) Reset() {
 	*x = SignMinorityStatementRequest{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[29]
+	mi := &file_candor_v1_call_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1857,7 @@ func (x *SignMinorityStatementRequest) String() string {
 func (*SignMinorityStatementRequest) ProtoMessage() {}
 
 func (x *SignMinorityStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[29]
+	mi := &file_candor_v1_call_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1870,7 @@ func (x *SignMinorityStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignMinorityStatementRequest.ProtoReflect.Descriptor instead.
 func (*SignMinorityStatementRequest) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{29}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SignMinorityStatementRequest) GetName() string {
@@ -1791,7 +1890,7 @@ type SignMinorityStatementResponse struct {
 
 func (x *SignMinorityStatementResponse) Reset() {
 	*x = SignMinorityStatementResponse{}
-	mi := &file_candor_v1_call_service_proto_msgTypes[30]
+	mi := &file_candor_v1_call_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +1902,7 @@ func (x *SignMinorityStatementResponse) String() string {
 func (*SignMinorityStatementResponse) ProtoMessage() {}
 
 func (x *SignMinorityStatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_call_service_proto_msgTypes[30]
+	mi := &file_candor_v1_call_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +1915,7 @@ func (x *SignMinorityStatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignMinorityStatementResponse.ProtoReflect.Descriptor instead.
 func (*SignMinorityStatementResponse) Descriptor() ([]byte, []int) {
-	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{30}
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SignMinorityStatementResponse) GetMinorityStatement() *MinorityStatement {
@@ -1875,7 +1974,12 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x05voted\x18\a \x01(\bR\x05voted\x124\n" +
 	"\x16affected_party_matches\x18\b \x03(\tR\x14affectedPartyMatches\"I\n" +
 	"\x15GetCallRosterResponse\x120\n" +
-	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"\xdb\x02\n" +
+	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"&\n" +
+	"\x10WatchCallRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"h\n" +
+	"\x11WatchCallResponse\x12#\n" +
+	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12.\n" +
+	"\x06roster\x18\x02 \x03(\v2\x16.candor.v1.RosterEntryR\x06roster\"\xdb\x02\n" +
 	"\x16FileDeclarationRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12.\n" +
 	"\x12unchanged_soi_hash\x18\x02 \x01(\fH\x00R\x10unchangedSoiHash\x12A\n" +
@@ -1953,14 +2057,15 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x9a\x01\n" +
 	"\x1dSignMinorityStatementResponse\x12K\n" +
 	"\x12minority_statement\x18\x01 \x01(\v2\x1c.candor.v1.MinorityStatementR\x11minorityStatement\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xb5\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xff\n" +
 	"\n" +
 	"\vCallService\x12C\n" +
 	"\bOpenCall\x12\x1a.candor.v1.OpenCallRequest\x1a\x1b.candor.v1.OpenCallResponse\x12@\n" +
 	"\aGetCall\x12\x19.candor.v1.GetCallRequest\x1a\x1a.candor.v1.GetCallResponse\x12F\n" +
 	"\tListCalls\x12\x1b.candor.v1.ListCallsRequest\x1a\x1c.candor.v1.ListCallsResponse\x12F\n" +
 	"\tCloseCall\x12\x1b.candor.v1.CloseCallRequest\x1a\x1c.candor.v1.CloseCallResponse\x12R\n" +
-	"\rGetCallRoster\x12\x1f.candor.v1.GetCallRosterRequest\x1a .candor.v1.GetCallRosterResponse\x12X\n" +
+	"\rGetCallRoster\x12\x1f.candor.v1.GetCallRosterRequest\x1a .candor.v1.GetCallRosterResponse\x12H\n" +
+	"\tWatchCall\x12\x1b.candor.v1.WatchCallRequest\x1a\x1c.candor.v1.WatchCallResponse0\x01\x12X\n" +
 	"\x0fFileDeclaration\x12!.candor.v1.FileDeclarationRequest\x1a\".candor.v1.FileDeclarationResponse\x12[\n" +
 	"\x10ClearDeclaration\x12\".candor.v1.ClearDeclarationRequest\x1a#.candor.v1.ClearDeclarationResponse\x12I\n" +
 	"\n" +
@@ -1985,7 +2090,7 @@ func file_candor_v1_call_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_call_service_proto_rawDescData
 }
 
-var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_candor_v1_call_service_proto_goTypes = []any{
 	(*OpenCallRequest)(nil),               // 0: candor.v1.OpenCallRequest
 	(*OpenCallResponse)(nil),              // 1: candor.v1.OpenCallResponse
@@ -1998,114 +2103,120 @@ var file_candor_v1_call_service_proto_goTypes = []any{
 	(*GetCallRosterRequest)(nil),          // 8: candor.v1.GetCallRosterRequest
 	(*RosterEntry)(nil),                   // 9: candor.v1.RosterEntry
 	(*GetCallRosterResponse)(nil),         // 10: candor.v1.GetCallRosterResponse
-	(*FileDeclarationRequest)(nil),        // 11: candor.v1.FileDeclarationRequest
-	(*FileDeclarationResponse)(nil),       // 12: candor.v1.FileDeclarationResponse
-	(*ClearDeclarationRequest)(nil),       // 13: candor.v1.ClearDeclarationRequest
-	(*ClearDeclarationResponse)(nil),      // 14: candor.v1.ClearDeclarationResponse
-	(*CastBallotRequest)(nil),             // 15: candor.v1.CastBallotRequest
-	(*CastBallotResponse)(nil),            // 16: candor.v1.CastBallotResponse
-	(*StatePositionRequest)(nil),          // 17: candor.v1.StatePositionRequest
-	(*StatePositionResponse)(nil),         // 18: candor.v1.StatePositionResponse
-	(*ProposeDesignationRequest)(nil),     // 19: candor.v1.ProposeDesignationRequest
-	(*ProposeDesignationResponse)(nil),    // 20: candor.v1.ProposeDesignationResponse
-	(*ObjectToDesignationRequest)(nil),    // 21: candor.v1.ObjectToDesignationRequest
-	(*ObjectToDesignationResponse)(nil),   // 22: candor.v1.ObjectToDesignationResponse
-	(*FinalizeDesignationRequest)(nil),    // 23: candor.v1.FinalizeDesignationRequest
-	(*FinalizeDesignationResponse)(nil),   // 24: candor.v1.FinalizeDesignationResponse
-	(*AppealDesignationRequest)(nil),      // 25: candor.v1.AppealDesignationRequest
-	(*AppealDesignationResponse)(nil),     // 26: candor.v1.AppealDesignationResponse
-	(*FileMinorityStatementRequest)(nil),  // 27: candor.v1.FileMinorityStatementRequest
-	(*FileMinorityStatementResponse)(nil), // 28: candor.v1.FileMinorityStatementResponse
-	(*SignMinorityStatementRequest)(nil),  // 29: candor.v1.SignMinorityStatementRequest
-	(*SignMinorityStatementResponse)(nil), // 30: candor.v1.SignMinorityStatementResponse
-	(*Call)(nil),                          // 31: candor.v1.Call
-	(*Receipt)(nil),                       // 32: candor.v1.Receipt
-	(*Declaration)(nil),                   // 33: candor.v1.Declaration
-	(*Clearance)(nil),                     // 34: candor.v1.Clearance
-	(*StatementOfInterest)(nil),           // 35: candor.v1.StatementOfInterest
-	(ConflictLevel)(0),                    // 36: candor.v1.ConflictLevel
-	(Intent)(0),                           // 37: candor.v1.Intent
-	(ClearanceDecision)(0),                // 38: candor.v1.ClearanceDecision
-	(*Ballot)(nil),                        // 39: candor.v1.Ballot
-	(Position)(0),                         // 40: candor.v1.Position
-	(*PositionStatement)(nil),             // 41: candor.v1.PositionStatement
-	(ConsensusLevel)(0),                   // 42: candor.v1.ConsensusLevel
-	(*Objection)(nil),                     // 43: candor.v1.Objection
-	(*Appeal)(nil),                        // 44: candor.v1.Appeal
-	(*MinorityStatement)(nil),             // 45: candor.v1.MinorityStatement
+	(*WatchCallRequest)(nil),              // 11: candor.v1.WatchCallRequest
+	(*WatchCallResponse)(nil),             // 12: candor.v1.WatchCallResponse
+	(*FileDeclarationRequest)(nil),        // 13: candor.v1.FileDeclarationRequest
+	(*FileDeclarationResponse)(nil),       // 14: candor.v1.FileDeclarationResponse
+	(*ClearDeclarationRequest)(nil),       // 15: candor.v1.ClearDeclarationRequest
+	(*ClearDeclarationResponse)(nil),      // 16: candor.v1.ClearDeclarationResponse
+	(*CastBallotRequest)(nil),             // 17: candor.v1.CastBallotRequest
+	(*CastBallotResponse)(nil),            // 18: candor.v1.CastBallotResponse
+	(*StatePositionRequest)(nil),          // 19: candor.v1.StatePositionRequest
+	(*StatePositionResponse)(nil),         // 20: candor.v1.StatePositionResponse
+	(*ProposeDesignationRequest)(nil),     // 21: candor.v1.ProposeDesignationRequest
+	(*ProposeDesignationResponse)(nil),    // 22: candor.v1.ProposeDesignationResponse
+	(*ObjectToDesignationRequest)(nil),    // 23: candor.v1.ObjectToDesignationRequest
+	(*ObjectToDesignationResponse)(nil),   // 24: candor.v1.ObjectToDesignationResponse
+	(*FinalizeDesignationRequest)(nil),    // 25: candor.v1.FinalizeDesignationRequest
+	(*FinalizeDesignationResponse)(nil),   // 26: candor.v1.FinalizeDesignationResponse
+	(*AppealDesignationRequest)(nil),      // 27: candor.v1.AppealDesignationRequest
+	(*AppealDesignationResponse)(nil),     // 28: candor.v1.AppealDesignationResponse
+	(*FileMinorityStatementRequest)(nil),  // 29: candor.v1.FileMinorityStatementRequest
+	(*FileMinorityStatementResponse)(nil), // 30: candor.v1.FileMinorityStatementResponse
+	(*SignMinorityStatementRequest)(nil),  // 31: candor.v1.SignMinorityStatementRequest
+	(*SignMinorityStatementResponse)(nil), // 32: candor.v1.SignMinorityStatementResponse
+	(*Call)(nil),                          // 33: candor.v1.Call
+	(*Receipt)(nil),                       // 34: candor.v1.Receipt
+	(*Declaration)(nil),                   // 35: candor.v1.Declaration
+	(*Clearance)(nil),                     // 36: candor.v1.Clearance
+	(*StatementOfInterest)(nil),           // 37: candor.v1.StatementOfInterest
+	(ConflictLevel)(0),                    // 38: candor.v1.ConflictLevel
+	(Intent)(0),                           // 39: candor.v1.Intent
+	(ClearanceDecision)(0),                // 40: candor.v1.ClearanceDecision
+	(*Ballot)(nil),                        // 41: candor.v1.Ballot
+	(Position)(0),                         // 42: candor.v1.Position
+	(*PositionStatement)(nil),             // 43: candor.v1.PositionStatement
+	(ConsensusLevel)(0),                   // 44: candor.v1.ConsensusLevel
+	(*Objection)(nil),                     // 45: candor.v1.Objection
+	(*Appeal)(nil),                        // 46: candor.v1.Appeal
+	(*MinorityStatement)(nil),             // 47: candor.v1.MinorityStatement
 }
 var file_candor_v1_call_service_proto_depIdxs = []int32{
-	31, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
-	31, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
-	32, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
-	31, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
-	31, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
-	31, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
-	32, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
-	33, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
-	34, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
+	33, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
+	33, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
+	34, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
+	33, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
+	33, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
+	33, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
+	34, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
+	35, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
+	36, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
 	9,  // 9: candor.v1.GetCallRosterResponse.entries:type_name -> candor.v1.RosterEntry
-	35, // 10: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
-	36, // 11: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
-	37, // 12: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
-	33, // 13: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
-	32, // 14: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	38, // 15: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
-	34, // 16: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
-	32, // 17: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	39, // 18: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
-	32, // 19: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
-	40, // 20: candor.v1.StatePositionRequest.position:type_name -> candor.v1.Position
-	41, // 21: candor.v1.StatePositionResponse.position_statement:type_name -> candor.v1.PositionStatement
-	32, // 22: candor.v1.StatePositionResponse.receipt:type_name -> candor.v1.Receipt
-	42, // 23: candor.v1.ProposeDesignationRequest.level:type_name -> candor.v1.ConsensusLevel
-	31, // 24: candor.v1.ProposeDesignationResponse.call:type_name -> candor.v1.Call
-	32, // 25: candor.v1.ProposeDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	43, // 26: candor.v1.ObjectToDesignationResponse.objection:type_name -> candor.v1.Objection
-	32, // 27: candor.v1.ObjectToDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	31, // 28: candor.v1.FinalizeDesignationResponse.call:type_name -> candor.v1.Call
-	32, // 29: candor.v1.FinalizeDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	44, // 30: candor.v1.AppealDesignationResponse.appeal:type_name -> candor.v1.Appeal
-	32, // 31: candor.v1.AppealDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	45, // 32: candor.v1.FileMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
-	32, // 33: candor.v1.FileMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
-	45, // 34: candor.v1.SignMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
-	32, // 35: candor.v1.SignMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
-	0,  // 36: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
-	2,  // 37: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
-	4,  // 38: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
-	6,  // 39: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
-	8,  // 40: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
-	11, // 41: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
-	13, // 42: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
-	15, // 43: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
-	17, // 44: candor.v1.CallService.StatePosition:input_type -> candor.v1.StatePositionRequest
-	19, // 45: candor.v1.CallService.ProposeDesignation:input_type -> candor.v1.ProposeDesignationRequest
-	21, // 46: candor.v1.CallService.ObjectToDesignation:input_type -> candor.v1.ObjectToDesignationRequest
-	23, // 47: candor.v1.CallService.FinalizeDesignation:input_type -> candor.v1.FinalizeDesignationRequest
-	25, // 48: candor.v1.CallService.AppealDesignation:input_type -> candor.v1.AppealDesignationRequest
-	27, // 49: candor.v1.CallService.FileMinorityStatement:input_type -> candor.v1.FileMinorityStatementRequest
-	29, // 50: candor.v1.CallService.SignMinorityStatement:input_type -> candor.v1.SignMinorityStatementRequest
-	1,  // 51: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
-	3,  // 52: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
-	5,  // 53: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
-	7,  // 54: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
-	10, // 55: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
-	12, // 56: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
-	14, // 57: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
-	16, // 58: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
-	18, // 59: candor.v1.CallService.StatePosition:output_type -> candor.v1.StatePositionResponse
-	20, // 60: candor.v1.CallService.ProposeDesignation:output_type -> candor.v1.ProposeDesignationResponse
-	22, // 61: candor.v1.CallService.ObjectToDesignation:output_type -> candor.v1.ObjectToDesignationResponse
-	24, // 62: candor.v1.CallService.FinalizeDesignation:output_type -> candor.v1.FinalizeDesignationResponse
-	26, // 63: candor.v1.CallService.AppealDesignation:output_type -> candor.v1.AppealDesignationResponse
-	28, // 64: candor.v1.CallService.FileMinorityStatement:output_type -> candor.v1.FileMinorityStatementResponse
-	30, // 65: candor.v1.CallService.SignMinorityStatement:output_type -> candor.v1.SignMinorityStatementResponse
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	33, // 10: candor.v1.WatchCallResponse.call:type_name -> candor.v1.Call
+	9,  // 11: candor.v1.WatchCallResponse.roster:type_name -> candor.v1.RosterEntry
+	37, // 12: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
+	38, // 13: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
+	39, // 14: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
+	35, // 15: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
+	34, // 16: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	40, // 17: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
+	36, // 18: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
+	34, // 19: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	41, // 20: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
+	34, // 21: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
+	42, // 22: candor.v1.StatePositionRequest.position:type_name -> candor.v1.Position
+	43, // 23: candor.v1.StatePositionResponse.position_statement:type_name -> candor.v1.PositionStatement
+	34, // 24: candor.v1.StatePositionResponse.receipt:type_name -> candor.v1.Receipt
+	44, // 25: candor.v1.ProposeDesignationRequest.level:type_name -> candor.v1.ConsensusLevel
+	33, // 26: candor.v1.ProposeDesignationResponse.call:type_name -> candor.v1.Call
+	34, // 27: candor.v1.ProposeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	45, // 28: candor.v1.ObjectToDesignationResponse.objection:type_name -> candor.v1.Objection
+	34, // 29: candor.v1.ObjectToDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	33, // 30: candor.v1.FinalizeDesignationResponse.call:type_name -> candor.v1.Call
+	34, // 31: candor.v1.FinalizeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	46, // 32: candor.v1.AppealDesignationResponse.appeal:type_name -> candor.v1.Appeal
+	34, // 33: candor.v1.AppealDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	47, // 34: candor.v1.FileMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	34, // 35: candor.v1.FileMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	47, // 36: candor.v1.SignMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	34, // 37: candor.v1.SignMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	0,  // 38: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
+	2,  // 39: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
+	4,  // 40: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
+	6,  // 41: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
+	8,  // 42: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
+	11, // 43: candor.v1.CallService.WatchCall:input_type -> candor.v1.WatchCallRequest
+	13, // 44: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
+	15, // 45: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
+	17, // 46: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
+	19, // 47: candor.v1.CallService.StatePosition:input_type -> candor.v1.StatePositionRequest
+	21, // 48: candor.v1.CallService.ProposeDesignation:input_type -> candor.v1.ProposeDesignationRequest
+	23, // 49: candor.v1.CallService.ObjectToDesignation:input_type -> candor.v1.ObjectToDesignationRequest
+	25, // 50: candor.v1.CallService.FinalizeDesignation:input_type -> candor.v1.FinalizeDesignationRequest
+	27, // 51: candor.v1.CallService.AppealDesignation:input_type -> candor.v1.AppealDesignationRequest
+	29, // 52: candor.v1.CallService.FileMinorityStatement:input_type -> candor.v1.FileMinorityStatementRequest
+	31, // 53: candor.v1.CallService.SignMinorityStatement:input_type -> candor.v1.SignMinorityStatementRequest
+	1,  // 54: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
+	3,  // 55: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
+	5,  // 56: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
+	7,  // 57: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
+	10, // 58: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
+	12, // 59: candor.v1.CallService.WatchCall:output_type -> candor.v1.WatchCallResponse
+	14, // 60: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
+	16, // 61: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
+	18, // 62: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
+	20, // 63: candor.v1.CallService.StatePosition:output_type -> candor.v1.StatePositionResponse
+	22, // 64: candor.v1.CallService.ProposeDesignation:output_type -> candor.v1.ProposeDesignationResponse
+	24, // 65: candor.v1.CallService.ObjectToDesignation:output_type -> candor.v1.ObjectToDesignationResponse
+	26, // 66: candor.v1.CallService.FinalizeDesignation:output_type -> candor.v1.FinalizeDesignationResponse
+	28, // 67: candor.v1.CallService.AppealDesignation:output_type -> candor.v1.AppealDesignationResponse
+	30, // 68: candor.v1.CallService.FileMinorityStatement:output_type -> candor.v1.FileMinorityStatementResponse
+	32, // 69: candor.v1.CallService.SignMinorityStatement:output_type -> candor.v1.SignMinorityStatementResponse
+	54, // [54:70] is the sub-list for method output_type
+	38, // [38:54] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_call_service_proto_init() }
@@ -2114,7 +2225,7 @@ func file_candor_v1_call_service_proto_init() {
 		return
 	}
 	file_candor_v1_resources_proto_init()
-	file_candor_v1_call_service_proto_msgTypes[11].OneofWrappers = []any{
+	file_candor_v1_call_service_proto_msgTypes[13].OneofWrappers = []any{
 		(*FileDeclarationRequest_UnchangedSoiHash)(nil),
 		(*FileDeclarationRequest_UpdatedSoi)(nil),
 	}
@@ -2124,7 +2235,7 @@ func file_candor_v1_call_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_call_service_proto_rawDesc), len(file_candor_v1_call_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

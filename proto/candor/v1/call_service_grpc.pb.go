@@ -24,6 +24,7 @@ const (
 	CallService_ListCalls_FullMethodName             = "/candor.v1.CallService/ListCalls"
 	CallService_CloseCall_FullMethodName             = "/candor.v1.CallService/CloseCall"
 	CallService_GetCallRoster_FullMethodName         = "/candor.v1.CallService/GetCallRoster"
+	CallService_WatchCall_FullMethodName             = "/candor.v1.CallService/WatchCall"
 	CallService_FileDeclaration_FullMethodName       = "/candor.v1.CallService/FileDeclaration"
 	CallService_ClearDeclaration_FullMethodName      = "/candor.v1.CallService/ClearDeclaration"
 	CallService_CastBallot_FullMethodName            = "/candor.v1.CallService/CastBallot"
@@ -53,6 +54,10 @@ type CallServiceClient interface {
 	// GetCallRoster shows, for every eligible participant, whether they have declared and voted (not how).
 	// Members of the body, admins and auditors.
 	GetCallRoster(ctx context.Context, in *GetCallRosterRequest, opts ...grpc.CallOption) (*GetCallRosterResponse, error)
+	// WatchCall sends the call and its roster at once, then again after every change to either, until
+	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
+	// not every intermediate one. Members of the body, admins and auditors.
+	WatchCall(ctx context.Context, in *WatchCallRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallResponse], error)
 	// FileDeclaration restates the caller's SOI and declares their conflict for an open call.
 	FileDeclaration(ctx context.Context, in *FileDeclarationRequest, opts ...grpc.CallOption) (*FileDeclarationResponse, error)
 	// ClearDeclaration rules on a participant's current declaration under the REVIEW policy. Chair only.
@@ -136,6 +141,25 @@ func (c *callServiceClient) GetCallRoster(ctx context.Context, in *GetCallRoster
 	}
 	return out, nil
 }
+
+func (c *callServiceClient) WatchCall(ctx context.Context, in *WatchCallRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CallService_ServiceDesc.Streams[0], CallService_WatchCall_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchCallRequest, WatchCallResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_WatchCallClient = grpc.ServerStreamingClient[WatchCallResponse]
 
 func (c *callServiceClient) FileDeclaration(ctx context.Context, in *FileDeclarationRequest, opts ...grpc.CallOption) (*FileDeclarationResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -254,6 +278,10 @@ type CallServiceServer interface {
 	// GetCallRoster shows, for every eligible participant, whether they have declared and voted (not how).
 	// Members of the body, admins and auditors.
 	GetCallRoster(context.Context, *GetCallRosterRequest) (*GetCallRosterResponse, error)
+	// WatchCall sends the call and its roster at once, then again after every change to either, until
+	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
+	// not every intermediate one. Members of the body, admins and auditors.
+	WatchCall(*WatchCallRequest, grpc.ServerStreamingServer[WatchCallResponse]) error
 	// FileDeclaration restates the caller's SOI and declares their conflict for an open call.
 	FileDeclaration(context.Context, *FileDeclarationRequest) (*FileDeclarationResponse, error)
 	// ClearDeclaration rules on a participant's current declaration under the REVIEW policy. Chair only.
@@ -302,6 +330,9 @@ func (UnimplementedCallServiceServer) CloseCall(context.Context, *CloseCallReque
 }
 func (UnimplementedCallServiceServer) GetCallRoster(context.Context, *GetCallRosterRequest) (*GetCallRosterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCallRoster not implemented")
+}
+func (UnimplementedCallServiceServer) WatchCall(*WatchCallRequest, grpc.ServerStreamingServer[WatchCallResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchCall not implemented")
 }
 func (UnimplementedCallServiceServer) FileDeclaration(context.Context, *FileDeclarationRequest) (*FileDeclarationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FileDeclaration not implemented")
@@ -443,6 +474,17 @@ func _CallService_GetCallRoster_Handler(srv interface{}, ctx context.Context, de
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _CallService_WatchCall_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchCallRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CallServiceServer).WatchCall(m, &grpc.GenericServerStream[WatchCallRequest, WatchCallResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_WatchCallServer = grpc.ServerStreamingServer[WatchCallResponse]
 
 func _CallService_FileDeclaration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(FileDeclarationRequest)
@@ -692,6 +734,12 @@ var CallService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CallService_SignMinorityStatement_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchCall",
+			Handler:       _CallService_WatchCall_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "candor/v1/call_service.proto",
 }

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/candorhq/candor/internal/store"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// WatchMinInterval is the least time between two states sent to one watcher. Under a burst of
+// writes a watcher re-reads a call at most this often, so a projector watching a 1,000-member
+// roster costs the server a bounded number of reads, whatever the write rate; a change still reaches
+// it well within a second.
+const WatchMinInterval = 50 * time.Millisecond
+
+// watchers wakes the WatchCall streams of a call after a write changes it. Writers never wait on a
+// watcher: a wake-up is a non-blocking send on a channel of capacity one, so any number of changes
+// while a watcher is busy sending collapse into one, and the watcher then reads the latest state.
+type watchers struct {
+	mu     sync.Mutex
+	byCall map[uuid.UUID]map[chan struct{}]struct{} // guarded by mu
+}
+
+func (w *watchers) add(call uuid.UUID) chan struct{} {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byCall == nil {
+		w.byCall = make(map[uuid.UUID]map[chan struct{}]struct{})
+	}
+	if w.byCall[call] == nil {
+		w.byCall[call] = make(map[chan struct{}]struct{})
+	}
+	w.byCall[call][ch] = struct{}{}
+	return ch
+}
+
+func (w *watchers) remove(call uuid.UUID, ch chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.byCall[call], ch)
+	if len(w.byCall[call]) == 0 {
+		delete(w.byCall, call)
+	}
+}
+
+// changed wakes the watchers of the given calls.
+func (w *watchers) changed(calls ...uuid.UUID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, call := range calls {
+		for ch := range w.byCall[call] {
+			wake(ch)
+		}
+	}
+}
+
+// changedAll wakes every watcher: for writes that can change any roster, such as a new SOI version
+// (staleness, affected-party matches) or a member's stakeholder group.
+func (w *watchers) changedAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, chs := range w.byCall {
+		for ch := range chs {
+			wake(ch)
+		}
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default: // already due to wake: this change will be in the state it reads
+	}
+}
+
+// WatchCall calls send with the call and its roster, read in one snapshot, at once and again after
+// each change, until ctx ends, send fails, or the caller may no longer read the call (the error says
+// why). send runs on the caller's goroutine, so a slow receiver delays only its own next read.
+func (s *Service) WatchCall(ctx context.Context, pr Principal, body, call uuid.UUID, send func(*candorv1.Call, []*candorv1.RosterEntry) error) error {
+	wakeup := s.watchers.add(call)
+	defer s.watchers.remove(call, wakeup)
+	for {
+		var c *candorv1.Call
+		var entries []*candorv1.RosterEntry
+		err := s.store.View(func(tx *store.ReadTx) error {
+			// Permission is checked on every read: a watcher who loses the right to read stops here.
+			if err := canSeeBody(tx, pr, body); err != nil {
+				return err
+			}
+			var err error
+			if c, err = tx.Call(body, call); err != nil {
+				return err
+			}
+			entries, err = roster(tx, body, call, c)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := send(c, entries); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopWatch:
+			return store.ErrClosed
+		case <-time.After(WatchMinInterval):
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopWatch:
+			return store.ErrClosed
+		case <-wakeup:
+		}
+	}
+}
+
+// StopWatching ends every WatchCall stream, now and from now on, so a server shutting down is not
+// held open by watchers until its drain times out.
+func (s *Service) StopWatching() { s.stopWatchOnce.Do(func() { close(s.stopWatch) }) }

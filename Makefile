@@ -9,9 +9,11 @@ export GOBIN := $(BIN)
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPC_GATEWAY_VERSION := v2.33.0
 
 DATA ?= ./candor-data
 LISTEN ?= 127.0.0.1:7420
+HTTP_LISTEN ?= 127.0.0.1:7421
 
 .DEFAULT_GOAL := help
 
@@ -25,9 +27,13 @@ $(BIN)/protoc-gen-go:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 $(BIN)/protoc-gen-go-grpc:
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(BIN)/protoc-gen-grpc-gateway:
+	$(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+$(BIN)/protoc-gen-openapiv2:
+	$(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 
 .PHONY: tools
-tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Install the pinned code generators and buf.
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 ## Install the pinned code generators and buf.
 
 .PHONY: build
 build: ## Build bin/candord and bin/candor.
@@ -35,8 +41,9 @@ build: ## Build bin/candord and bin/candor.
 	$(GO) build -o $(BIN)/candor ./client
 
 .PHONY: run
-run: build ## Run the server on its embedded bbolt default (./candor-data, 127.0.0.1:7420).
-	$(BIN)/candord --data $(DATA) --listen $(LISTEN)
+run: build ## Run the server on its embedded bbolt default (./candor-data; gRPC 127.0.0.1:7420, web 127.0.0.1:7421).
+	@echo "candord: web app and REST API at http://$(HTTP_LISTEN)/ (sign in with the token in $(DATA)/admin.token); gRPC at $(LISTEN)"
+	$(BIN)/candord --data $(DATA) --listen $(LISTEN) --http-listen $(HTTP_LISTEN)
 
 .PHONY: generate
 generate: tools ## Regenerate the Go code from proto/.
@@ -45,7 +52,7 @@ generate: tools ## Regenerate the Go code from proto/.
 
 .PHONY: check-generate
 check-generate: generate ## Fail if the committed generated code differs from a fresh generation.
-	@git diff --exit-code -- proto || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- proto)" || { git status --short -- proto; git diff -- proto | head -50; echo "generated code is stale: run make generate and commit"; exit 1; }
 
 .PHONY: lint
 lint: tools ## gofmt, go vet and buf lint.

@@ -22,8 +22,9 @@ import (
 func main() {
 	var cfg daemon.Config
 	flag.StringVar(&cfg.DataDir, "data", "./candor-data", "data folder: bbolt file, admin token, log key")
-	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:7420", "address to listen on")
-	flag.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate (PEM)")
+	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:7420", "address of the gRPC listener")
+	flag.StringVar(&cfg.HTTPListen, "http-listen", "127.0.0.1:7421", `address of the HTTP listener: web app, REST API, /openapi.json, /healthz, /readyz ("" turns it off)`)
+	flag.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate (PEM), for both listeners")
 	flag.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	flag.StringVar(&cfg.ClientCA, "client-ca", "", "require client certificates signed by this CA (PEM)")
 	flag.BoolVar(&cfg.Insecure, "insecure", false, "allow a non-loopback listener without TLS")

@@ -14,9 +14,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -60,7 +62,12 @@ type Config struct {
 	MaxDBSize int
 	// Listener, when set, is served instead of listening on Listen (tests pass a bufconn listener).
 	Listener net.Listener
-	Logger   *slog.Logger
+	// HTTPListen is the address of the HTTP listener: the web app, the REST API under /v1/,
+	// /openapi.json, /healthz and /readyz. Empty turns it off.
+	HTTPListen string
+	// HTTPListener, when set, is served instead of listening on HTTPListen.
+	HTTPListener net.Listener
+	Logger       *slog.Logger
 }
 
 // Daemon is a running candord.
@@ -73,6 +80,12 @@ type Daemon struct {
 	health   *health.Server
 	lis      net.Listener
 	verifier string
+
+	// The HTTP side, when on (see listenHTTP).
+	http    *http.Server
+	httpLis net.Listener
+	inproc  *inprocess
+	ready   atomic.Bool // true while serving: /readyz
 }
 
 // New opens (creating on first start) the data folder and the store, and listens. Serve starts
@@ -122,39 +135,76 @@ func (d *Daemon) VerifierKey() string { return d.verifier }
 // Serve answers until ctx is done, then drains in-flight calls (up to the shutdown timeout) and
 // closes the store.
 func (d *Daemon) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 3)
 	go func() { errc <- d.grpc.Serve(d.lis) }()
+	if d.http != nil {
+		go func() { errc <- d.inproc.server.Serve(d.inproc.lis) }()
+		go func() { errc <- d.http.Serve(d.httpLis) }()
+	}
 	closerDone := make(chan struct{})
 	closerCtx, stopCloser := context.WithCancel(ctx)
 	go func() { defer close(closerDone); d.closeAtDeadlines(closerCtx) }()
-	d.log.Info("candord serving", "addr", d.Addr(), "data", d.cfg.DataDir,
+	d.ready.Store(true)
+	d.log.Info("candord serving", "addr", d.Addr(), "web", d.webURL(), "data", d.cfg.DataDir,
 		"admin_token", filepath.Join(d.cfg.DataDir, AdminTokenFile),
-		"log_pub", filepath.Join(d.cfg.DataDir, LogPubFile), "tls", d.cfg.TLSCert != "")
+		"log_pub", d.logPubPath(), "tls", d.cfg.TLSCert != "")
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	d.ready.Store(false)
 	d.health.Shutdown() // tell load balancers first
 	stopCloser()
 	<-closerDone
-	stopped := make(chan struct{})
-	go func() { d.grpc.GracefulStop(); close(stopped) }()
+	// Live watchers would hold both servers open until the timeout: end them first.
+	d.svc.StopWatching()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		if d.http != nil {
+			hctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+			defer cancel()
+			d.http.Shutdown(hctx) // waits for REST and web requests, which call the in-process server
+			d.inproc.server.GracefulStop()
+			d.inproc.conn.Close()
+		}
+		d.grpc.GracefulStop()
+	}()
 	select {
-	case <-stopped:
+	case <-drained:
 	case <-time.After(d.cfg.ShutdownTimeout):
 		d.log.Warn("drain timed out; closing remaining calls", "timeout", d.cfg.ShutdownTimeout)
 		d.grpc.Stop()
+		if d.http != nil {
+			d.http.Close()
+			d.inproc.server.Stop()
+		}
 	}
 	if err := d.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
 	d.log.Info("candord stopped")
-	if errors.Is(serveErr, grpc.ErrServerStopped) {
+	if errors.Is(serveErr, grpc.ErrServerStopped) || errors.Is(serveErr, http.ErrServerClosed) {
 		return nil
 	}
 	return serveErr
+}
+
+// logPubPath is where the log's public key is written.
+func (d *Daemon) logPubPath() string { return filepath.Join(d.cfg.DataDir, LogPubFile) }
+
+// webURL is the web app's address for the start-up log, or "" when the HTTP listener is off.
+func (d *Daemon) webURL() string {
+	if d.http == nil {
+		return ""
+	}
+	scheme := "http"
+	if d.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + d.HTTPAddr() + "/"
 }
 
 // closeAtDeadlines closes calls whose deadline passed, checking at the next deadline or every second.
@@ -239,9 +289,13 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 }
 
 func (d *Daemon) listen() error {
-	creds, err := d.credentials()
+	tlsConf, err := d.tlsConfig()
 	if err != nil {
 		return err
+	}
+	var creds credentials.TransportCredentials
+	if tlsConf != nil {
+		creds = credentials.NewTLS(tlsConf)
 	}
 	lis := d.cfg.Listener
 	if lis == nil {
@@ -269,10 +323,15 @@ func (d *Daemon) listen() error {
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 	reflection.Register(d.grpc)
 	d.lis = lis
+	if err := d.listenHTTP(rpcServer, tlsConf); err != nil {
+		lis.Close()
+		return err
+	}
 	return nil
 }
 
-func (d *Daemon) credentials() (credentials.TransportCredentials, error) {
+// tlsConfig is the TLS both listeners serve, or nil without --tls-cert and --tls-key.
+func (d *Daemon) tlsConfig() (*tls.Config, error) {
 	if d.cfg.TLSCert == "" && d.cfg.TLSKey == "" {
 		if d.cfg.ClientCA != "" {
 			return nil, errors.New("--client-ca needs --tls-cert and --tls-key")
@@ -295,7 +354,7 @@ func (d *Daemon) credentials() (credentials.TransportCredentials, error) {
 		}
 		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	return credentials.NewTLS(conf), nil
+	return conf, nil
 }
 
 func isLoopback(host string) bool {

@@ -26,7 +26,9 @@ import (
 // Server is a running test server.
 type Server struct {
 	// Addr is the 127.0.0.1 address, or "bufnet" for a server started with Bufconn.
-	Addr        string
+	Addr string
+	// HTTPAddr is the HTTP listener's 127.0.0.1 address for a server started with HTTP, else "".
+	HTTPAddr    string
 	AdminToken  string
 	DataDir     string
 	VerifierKey string
@@ -55,6 +57,9 @@ func Bufconn() Option {
 	return func(c *daemon.Config) { c.Listener = bufconn.Listen(1 << 20) }
 }
 
+// HTTP turns on the HTTP listener (web app, REST, OpenAPI, health) on 127.0.0.1.
+func HTTP() Option { return func(c *daemon.Config) { c.HTTPListen = "127.0.0.1:0" } }
+
 // MaxDBSize caps the bbolt file.
 func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n } }
 
@@ -81,7 +86,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	bufLis, _ := cfg.Listener.(*bufconn.Listener)
 	s := &Server{
 		bufLis: bufLis,
-		Addr:   d.Addr(), AdminToken: strings.TrimSpace(string(token)), DataDir: cfg.DataDir,
+		Addr:   d.Addr(), HTTPAddr: d.HTTPAddr(), AdminToken: strings.TrimSpace(string(token)), DataDir: cfg.DataDir,
 		VerifierKey: d.VerifierKey(), t: t, cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- d.Serve(ctx) }()

@@ -1,0 +1,194 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/candorhq/candor/internal/rpc"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// maxRESTBody bounds a REST request body. The largest request the API takes (a minority statement
+// of 20,000 characters, or a call with its lists) is far below it.
+const maxRESTBody = 4 << 20
+
+// inprocess is the gRPC server the HTTP side talks to: the same rpc.Server, interceptors and write
+// slots as the network listener, served on grpc-go's in-memory listener (bufconn), so REST and web
+// requests are authenticated, shed, validated and mapped exactly as gRPC ones, without a second
+// network listener and without TLS to itself.
+type inprocess struct {
+	server *grpc.Server
+	lis    *bufconn.Listener
+	conn   *grpc.ClientConn
+}
+
+func newInprocess(rpcServer *rpc.Server) (*inprocess, error) {
+	p := &inprocess{server: grpc.NewServer(rpcServer.ServerOptions()...), lis: bufconn.Listen(1 << 20)}
+	rpcServer.Register(p.server)
+	conn, err := grpc.NewClient("passthrough:///candor-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return p.lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUserAgent("candord-http"),
+	)
+	if err != nil {
+		return nil, err
+	}
+	p.conn = conn
+	return p, nil
+}
+
+// listenHTTP opens the HTTP listener (the web app, REST under /v1/, /openapi.json, /healthz and
+// /readyz) under the same rules as the gRPC one: plaintext only on loopback unless --insecure.
+func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
+	if d.cfg.HTTPListen == "" && d.cfg.HTTPListener == nil {
+		return nil
+	}
+	lis := d.cfg.HTTPListener
+	if lis == nil {
+		host, _, err := net.SplitHostPort(d.cfg.HTTPListen)
+		if err != nil {
+			return fmt.Errorf("--http-listen %q: %w", d.cfg.HTTPListen, err)
+		}
+		if tlsConf == nil && !d.cfg.Insecure && !isLoopback(host) {
+			return fmt.Errorf("refusing to serve HTTP on %s without TLS: give --tls-cert and --tls-key, or --insecure", d.cfg.HTTPListen)
+		}
+		if lis, err = net.Listen("tcp", d.cfg.HTTPListen); err != nil {
+			return err
+		}
+	}
+	if tlsConf != nil {
+		lis = tls.NewListener(lis, tlsConf)
+	}
+	inproc, err := newInprocess(rpcServer)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	gateway, err := newGateway(inproc.conn)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", http.MaxBytesHandler(gateway, maxRESTBody))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(candorv1.OpenAPI)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", d.readyz)
+	d.inproc = inproc
+	d.httpLis = lis
+	d.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: live rosters are long-lived streams. They end when the daemon stops
+		// (see Serve), or when the client goes away.
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// readyz answers 200 while the daemon serves (the store is open and its log was checked against
+// the newest checkpoint when it opened), 503 before and while shutting down.
+func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	if !d.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintf(w, "ok: log size %d\n", d.store.Latest().Size)
+}
+
+// HTTPAddr is the address the HTTP listener listens on, or "" when it is off.
+func (d *Daemon) HTTPAddr() string {
+	if d.httpLis == nil {
+		return ""
+	}
+	return d.httpLis.Addr().String()
+}
+
+// newGateway returns grpc-gateway's REST handlers for the four services, calling them over conn.
+func newGateway(conn *grpc.ClientConn) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			// Every field appears in answers, so REST clients see a stable shape; a misspelt field in
+			// a request is an error rather than silently dropped (a lost requestId would make a
+			// retry write twice).
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(gatewayError),
+	)
+	ctx := context.Background()
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		candorv1.RegisterParticipantServiceHandler, candorv1.RegisterBodyServiceHandler,
+		candorv1.RegisterCallServiceHandler, candorv1.RegisterAuditServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			return nil, err
+		}
+	}
+	return mux, nil
+}
+
+// gatewayError writes a google.rpc.Status as the gateway does, after giving an ErrorInfo reason to
+// the errors the gateway raises itself before any RPC (an unparsable body, an unknown path), so every
+// HTTP error carries a reason as every gRPC one does.
+func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	st, ok := status.FromError(err)
+	if ok && !hasErrorInfo(st) {
+		reason := upperSnake(st.Code().String())
+		switch st.Code() {
+		case codes.InvalidArgument:
+			reason = "MALFORMED_REQUEST"
+		case codes.NotFound, codes.Unimplemented:
+			reason = "NO_SUCH_METHOD"
+		}
+		// The gateway keeps only the text of the body reader's error (*http.MaxBytesError).
+		if strings.Contains(st.Message(), "request body too large") {
+			reason = "REQUEST_TOO_LARGE"
+		}
+		if withInfo, e := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: rpc.ErrorDomain}); e == nil {
+			err = withInfo.Err()
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+func hasErrorInfo(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// upperSnake turns a code's name ("FailedPrecondition") into an ErrorInfo reason
+// ("FAILED_PRECONDITION").
+func upperSnake(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}

@@ -101,6 +101,9 @@ func New(cfg Config) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
+	if err := checkOwnerOnly(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	origin, err := logOrigin(cfg.DataDir, cfg.Origin)
 	if err != nil {
 		return nil, err
@@ -252,6 +255,30 @@ func (d *Daemon) ensureAdminToken() error {
 	}
 	d.log.Info("created admin token", "file", path)
 	return d.svc.SetAdminToken(context.Background(), token)
+}
+
+// checkOwnerOnly refuses a data folder, admin token or log key that group or others can read or
+// write: the token is the operator's key and the log key signs the record, so a copy taken by another
+// account could forge both. ssh refuses a private key with loose modes for the same reason.
+func checkOwnerOnly(dir string) error {
+	for _, path := range []string{dir, filepath.Join(dir, AdminTokenFile), filepath.Join(dir, LogKeyFile)} {
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // created owner-only on first start
+		}
+		if err != nil {
+			return err
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			fix := "chmod 600"
+			if fi.IsDir() {
+				fix = "chmod 700"
+			}
+			return fmt.Errorf("refusing to start: %s can be read or written by other accounts (mode %#o); run: %s %s",
+				path, mode, fix, path)
+		}
+	}
+	return nil
 }
 
 // writeFileSync writes a file durably: a synced temporary file renamed into place, then the folder

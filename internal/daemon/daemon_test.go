@@ -97,7 +97,7 @@ func TestRefusesOpenListenerWithoutTLS(t *testing.T) {
 		if strings.HasPrefix(addr, ":") {
 			continue
 		}
-		_, err := daemon.New(daemon.Config{DataDir: t.TempDir(), Listen: addr, Logger: quiet()})
+		_, err := daemon.New(daemon.Config{DataDir: filepath.Join(t.TempDir(), "data"), Listen: addr, Logger: quiet()})
 		if err == nil || !strings.Contains(err.Error(), "without TLS") {
 			t.Errorf("listen on %s without TLS: got %v, want a refusal", addr, err)
 		}
@@ -262,5 +262,31 @@ func TestEmptyAdminTokenFileIsReplaced(t *testing.T) {
 	admin := ts.NewClient(again.Conn(), again.AdminToken)
 	if _, err := admin.Bodies.CreateBody(admin.Ctx(t), &candorv1.CreateBodyRequest{Title: "works"}); err != nil {
 		t.Errorf("the new admin token does not work: %v", err)
+	}
+}
+
+func TestRefusesSecretsOthersCanRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		path func(dir string) string
+		mode os.FileMode
+	}{
+		{"data folder", func(dir string) string { return dir }, 0o755},
+		{"admin token", func(dir string) string { return filepath.Join(dir, daemon.AdminTokenFile) }, 0o640},
+		{"log key", func(dir string) string { return filepath.Join(dir, daemon.LogKeyFile) }, 0o604},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			srv := ts.Start(t, ts.DataDir(dir))
+			srv.Stop()
+			path := tc.path(dir)
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			_, err := daemon.New(daemon.Config{DataDir: dir, Listen: "127.0.0.1:0", Logger: quiet()})
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "chmod") {
+				t.Fatalf("start with %s mode %#o: got %v, want a refusal naming the file and the fix", tc.name, tc.mode, err)
+			}
+		})
 	}
 }

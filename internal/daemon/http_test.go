@@ -253,7 +253,7 @@ func TestHealthzAndReadyz(t *testing.T) {
 }
 
 func TestRefusesOpenHTTPListenerWithoutTLS(t *testing.T) {
-	_, err := daemon.New(daemon.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", HTTPListen: "0.0.0.0:0", Logger: quiet()})
+	_, err := daemon.New(daemon.Config{DataDir: filepath.Join(t.TempDir(), "data"), Listen: "127.0.0.1:0", HTTPListen: "0.0.0.0:0", Logger: quiet()})
 	if err == nil || !strings.Contains(err.Error(), "without TLS") {
 		t.Errorf("HTTP on 0.0.0.0 without TLS: got %v, want a refusal", err)
 	}

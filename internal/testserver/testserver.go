@@ -67,7 +67,7 @@ func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n }
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := daemon.Config{
-		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Origin: "candor.test/log",
+		DataDir: filepath.Join(t.TempDir(), "data"), Listen: "127.0.0.1:0", Origin: "candor.test/log",
 		ShutdownTimeout: 5 * time.Second,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -45,6 +45,9 @@ func u64(v int64) []byte {
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
+	if err := os.Chmod(dst, 0o700); err != nil { // candord refuses a data folder others can read
+		t.Fatal(err)
+	}
 	files, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)

@@ -317,11 +317,12 @@ func (s *session) checkLog(t *testing.T, p people) {
 		"Entry:", "3: ", "Included:", "yes", "Still in the log:", "yes", "Signatures:", "both checkpoints are signed by the key given")
 	wantLines(t, "audit receipt without key", s.ok(p.bobT, "audit", "receipt", receipt), "Still in the log:", "yes", "Signatures:", "not checked")
 
-	// Without --addr (or CANDOR_ADDR), the receipt names its server.
+	// Without --addr (or CANDOR_ADDR), candor does not follow the address inside the receipt: it
+	// would send the caller's token to a server the receipt's author chose. It says so and stops.
 	t.Setenv(envAddr, "")
 	var stdout, stderr bytes.Buffer
-	if code := Execute([]string{"--token", p.bobT, "--config-dir", s.cfg, "audit", "receipt", receipt, "--key", key}, &stdout, &stderr); code != ExitOK ||
-		!strings.Contains(stdout.String(), "the server's current tree at "+s.srv.Addr+" extends that tree") {
+	if code := Execute([]string{"--token", p.bobT, "--config-dir", s.cfg, "audit", "receipt", receipt, "--key", key}, &stdout, &stderr); code != ExitFailure ||
+		!strings.Contains(stderr.String(), "came from the server at "+s.srv.Addr) || !strings.Contains(stderr.String(), "--addr "+s.srv.Addr) {
 		t.Errorf("audit receipt without --addr: exit %d, stdout:\n%s\nstderr: %s", code, stdout.String(), stderr.String())
 	}
 

@@ -164,3 +164,24 @@ func TestReceiptFolders(t *testing.T) {
 		t.Errorf("%d receipt folders, want 2", len(folders))
 	}
 }
+
+// TestReceiptNeverSendsTokenToItsAddress: a receipt handed over by someone else names a server of
+// their choosing; checking it must not send the checker's token there.
+func TestReceiptNeverSendsTokenToItsAddress(t *testing.T) {
+	trap, f := startFake(t, nil)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "handed-over.json")
+	doc := `{"addr": "` + trap + `", "origin": "candor.test/log", "receipt": {"logIndex": "0", "entry": "AA==", "checkpoint": "AA=="}}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{envAddr: ""}, "", "--token", "secret-token", "audit", "receipt", path)
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "came from the server at "+trap) {
+		t.Errorf("exit %d, stderr %q: want a refusal naming the receipt's server", r.code, r.stderr)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) != 0 {
+		t.Errorf("the receipt's server received %d requests, the first %s with %q", len(f.calls), f.calls[0].method, f.calls[0].auth)
+	}
+}

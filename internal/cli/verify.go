@@ -308,8 +308,12 @@ Unless --addr (or CANDOR_ADDR) is given, the server asked is the one the receipt
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			if !a.addrGiven && addr != "" {
-				a.opts.addr = addr
+			// The receipt is checked against the configured server only: a receipt is a file anyone
+			// can hand over, and following the address inside it would send the checker's token to
+			// whatever server its author chose.
+			if addr != "" && addr != a.opts.addr && !a.addrGiven {
+				return &failure{msg: fmt.Sprintf("%s came from the server at %s, but candor is configured for %s and sends your token only there; to check it against %s, pass --addr %s",
+					args[0], addr, a.opts.addr, addr, addr)}
 			}
 			cl, err := a.client()
 			if err != nil {

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/candorhq/candor/internal/rpc"
+	"github.com/candorhq/candor/internal/web"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -52,7 +53,7 @@ func newInprocess(rpcServer *rpc.Server) (*inprocess, error) {
 	return p, nil
 }
 
-// listenHTTP opens the HTTP listener (the web app, REST under /v1/, /openapi.json, /healthz and
+// listenHTTP opens the HTTP listener (the web app at /, REST under /v1/, /openapi.json, /healthz and
 // /readyz) under the same rules as the gRPC one: plaintext only on loopback unless --insecure.
 func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
 	if d.cfg.HTTPListen == "" && d.cfg.HTTPListener == nil {
@@ -92,6 +93,15 @@ func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
+	app, err := web.New(web.Config{
+		Conn: inproc.conn, Secure: tlsConf != nil, Logger: d.log,
+		GRPCAddr: d.Addr(), LogPubPath: d.logPubPath(),
+	})
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("web app: %w", err)
+	}
+	mux.Handle("/", app)
 	d.inproc = inproc
 	d.httpLis = lis
 	d.http = &http.Server{

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make bench: build candord and candor, start candord on a fresh data folder at 127.0.0.1 on a free
-# port, run `candor bench` against it and print the report, then stop the server. The server and the
-# folder are always cleaned up.
+# make bench: build candord and candor, start candord on a fresh data folder at 127.0.0.1 on free
+# ports (gRPC and HTTP), run `candor bench` against it (ceiling, gRPC writes, then the same writes
+# over the REST/JSON gateway) and print the report, then stop the server. The server and the folder
+# are always cleaned up.
 #
 # Environment overrides (defaults in brackets):
 #   CONCURRENCY [256]  PARTICIPANTS [=CONCURRENCY]  DURATION [10s]  CALLS [4]  CONNS [1]
@@ -33,14 +34,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-server_args=(--data "$tmp/data" --listen 127.0.0.1:0)
+server_args=(--data "$tmp/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0)
 if [[ -n "${MAX_WRITES_IN_FLIGHT:-}" ]]; then
 	server_args+=(--max-writes-in-flight "$MAX_WRITES_IN_FLIGHT")
 fi
 bin/candord "${server_args[@]}" 2>"$tmp/candord.log" &
 pid=$!
 
-# candord listens on a port the kernel picked and logs it; wait (bounded) for that line.
+# candord listens on ports the kernel picked and logs them (addr=HOST:PORT web=http://HOST:PORT/);
+# wait (bounded) for that line.
 addr=""
 for _ in $(seq 100); do
 	addr=$(sed -n 's/.*msg="candord serving" addr=\([^ ]*\).*/\1/p' "$tmp/candord.log" | head -n1)
@@ -57,9 +59,15 @@ if [[ -z "$addr" ]]; then
 	cat "$tmp/candord.log" >&2
 	exit 1
 fi
+web=$(sed -n 's/.*msg="candord serving" .* web=\(https\{0,1\}:\/\/[^ ]*\).*/\1/p' "$tmp/candord.log" | head -n1)
+if [[ -z "$web" ]]; then
+	echo "bench: candord logged no HTTP address (web=...):" >&2
+	cat "$tmp/candord.log" >&2
+	exit 1
+fi
 
-echo "bench: candord (pid $pid) at $addr on $(nproc) cores; C=$CONCURRENCY N=$PARTICIPANTS D=$DURATION K=$CALLS" >&2
+echo "bench: candord (pid $pid) at $addr and $web on $(nproc) cores; C=$CONCURRENCY N=$PARTICIPANTS D=$DURATION K=$CALLS" >&2
 # candor bench waits (bounded) for the health check to answer SERVING before it starts.
-bin/candor bench --addr "$addr" --token-file "$tmp/data/admin.token" \
+bin/candor bench --addr "$addr" --http-addr "$web" --token-file "$tmp/data/admin.token" \
 	--concurrency "$CONCURRENCY" --participants "$PARTICIPANTS" --duration "$DURATION" \
 	--calls "$CALLS" --conns "$CONNS" --server-pid "$pid" ${BENCH_ARGS:-}

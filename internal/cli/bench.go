@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -21,6 +22,7 @@ type benchFlags struct {
 	calls        int
 	conns        int
 	serverPID    int
+	httpAddr     string
 }
 
 func (f *benchFlags) check() error {
@@ -46,12 +48,14 @@ func (f *benchFlags) check() error {
 func newBenchCmd(a *app) *cobra.Command {
 	var f benchFlags
 	c := &cobra.Command{
-		Use:   "bench [--participants N] [--concurrency C] [--duration D] [--calls K] [--server-pid PID]",
+		Use:   "bench [--participants N] [--concurrency C] [--duration D] [--calls K] [--http-addr ADDR] [--server-pid PID]",
 		Short: "Load a server: its health-check ceiling, then declarations and ballots (admin)",
 		Long: `Measure a server under load. With the admin token, bench creates a body with N participants (each
 with a Statement of Interest) and a chair who opens K votes. Then, with the same client machinery, C
 concurrent clients call the gRPC health check for a warm-up and D (the ceiling), and C concurrent clients
 each declare and vote for a warm-up and D (the write path: two durable, logged writes per round).
+With --http-addr (candord's HTTP listener), C concurrent clients then do the same over the REST/JSON
+gateway on keep-alive connections, reported as a ratio to the gRPC write rate of the same run.
 
 It prints one figure per line: the ceiling and write rates and their ratio, p50/p90/p99 latency of each,
 errors by gRPC code and reason, the server's peak resident memory (with --server-pid, on the server's
@@ -68,12 +72,14 @@ scratch server (make bench starts one), never at a production log.`,
 				return usageErrorf("bench needs the admin token: --token-file DATA/admin.token (or --token, or %s)", envToken)
 			}
 			var dialOpts []grpc.DialOption
+			var httpTLS *tls.Config
 			if a.opts.caFile != "" {
 				cfg, err := tlsConfig(a.opts.caFile, a.opts.certFile, a.opts.keyFile, a.opts.serverName)
 				if err != nil {
 					return err
 				}
 				dialOpts = append(dialOpts, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+				httpTLS = cfg.Clone()
 			}
 			dialOpts = append(dialOpts, grpc.WithUserAgent("candor-bench"))
 			warmup := f.warmup // 0: the package's default
@@ -81,7 +87,7 @@ scratch server (make bench starts one), never at a production log.`,
 				warmup = -1 // asked for none
 			}
 			r, err := loadtest.Run(cmd.Context(), loadtest.Config{
-				Addr: a.opts.addr, DialOptions: dialOpts, AdminToken: a.opts.token,
+				Addr: a.opts.addr, DialOptions: dialOpts, AdminToken: a.opts.token, HTTPAddr: f.httpAddr, HTTPTLS: httpTLS,
 				Participants: f.participants, Concurrency: f.concurrency, Duration: f.duration, Warmup: warmup,
 				Calls: f.calls, Conns: f.conns, Timeout: a.opts.timeout, ServerPID: f.serverPID,
 				Progress: a.stderr,
@@ -111,6 +117,7 @@ scratch server (make bench starts one), never at a production log.`,
 	fs.DurationVar(&f.warmup, "warmup", 0, "how long each phase runs before it is measured (default D/10, at most 1s)")
 	fs.IntVar(&f.calls, "calls", loadtest.DefaultCalls, "votes open at once, K")
 	fs.IntVar(&f.conns, "conns", 1, "gRPC connections the clients share")
+	fs.StringVar(&f.httpAddr, "http-addr", "", "the server's HTTP listener (`ADDR` or URL) for the REST phase; empty skips it")
 	fs.IntVar(&f.serverPID, "server-pid", 0, "the server's process id, to read its peak resident memory from /proc")
 	return c
 }

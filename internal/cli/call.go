@@ -19,6 +19,7 @@ func newCallCmd(a *app) *cobra.Command {
 	return newGroup("call", "Open, watch, clear and close calls; propose, object to, finalise and appeal designations",
 		newCallOpenCmd(a),
 		newCallShowCmd(a),
+		newCallWatchCmd(a),
 		newCallListCmd(a),
 		newCallCloseCmd(a),
 		newCallClearCmd(a),

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkInProcess runs each phase of `candor bench` at 256 clients against a daemon in this
 // process, so that `go test -cpuprofile` (runtime/pprof) sees server and clients together, one
-// phase per sub-benchmark:
+// phase per sub-benchmark (rest: the write phase over the REST/JSON gateway):
 //
 //	go test -run '^$' -bench 'InProcess/writes' -benchtime 1x -cpuprofile cpu.prof ./internal/loadtest/
 //	go tool pprof -top cpu.prof
@@ -22,24 +22,28 @@ func BenchmarkInProcess(b *testing.B) {
 	for _, p := range []struct {
 		name   string
 		phases loadtest.Phases
-	}{{"ceiling", loadtest.Ceiling}, {"writes", loadtest.Writes}} {
+	}{{"ceiling", loadtest.Ceiling}, {"writes", loadtest.Writes}, {"rest", loadtest.REST}} {
 		b.Run(p.name, func(b *testing.B) {
-			srv := ts.Start(b)
+			srv := ts.Start(b, ts.HTTP())
 			var r *loadtest.Report
 			for b.Loop() {
 				var err error
 				r, err = loadtest.Run(context.Background(), loadtest.Config{
-					Addr: srv.Addr, AdminToken: srv.AdminToken, Concurrency: 256,
+					Addr: srv.Addr, HTTPAddr: srv.HTTPAddr, AdminToken: srv.AdminToken, Concurrency: 256,
 					Duration: 5 * time.Second, Phases: p.phases, ServerPID: os.Getpid(),
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
 			}
-			if p.phases == loadtest.Ceiling {
+			switch p.phases {
+			case loadtest.Ceiling:
 				b.ReportMetric(r.CeilingRPS(), "rps")
 				b.ReportMetric(float64(r.Ceiling.Latency.Quantile(0.99))/1e6, "p99-ms")
-			} else {
+			case loadtest.REST:
+				b.ReportMetric(r.RESTWriteRPS(), "writes/s")
+				b.ReportMetric(float64(r.RESTWriteLatency().Quantile(0.99))/1e6, "p99-ms")
+			default:
 				b.ReportMetric(r.WriteRPS(), "writes/s")
 				b.ReportMetric(float64(r.WriteLatency().Quantile(0.99))/1e6, "p99-ms")
 			}

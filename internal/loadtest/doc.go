@@ -1,10 +1,12 @@
 // Package loadtest is Candor's load generator, the engine of `candor bench` and `make bench`.
 //
 // [Run] sets up a body on a live server (an admin creates N participants, adds them as members, each
-// files a Statement of Interest, a chair opens K votes), then runs two phases with the same client
+// files a Statement of Interest, a chair opens K votes), then runs its phases with the same client
 // machinery: C concurrent clients call the gRPC health check for a while (the ceiling: what this
 // server and machine do for a trivial unary RPC), then C concurrent clients each declare and vote
-// for a while (Candor's write path: two durable, logged, receipted writes). The [Report] prints one
+// for a while (Candor's write path: two durable, logged, receipted writes), and, given the server's
+// HTTP listener, C concurrent clients do the same over the REST/JSON gateway on keep-alive
+// connections, reported as a ratio to the gRPC write rate of the same run. The [Report] prints one
 // figure per line: the ceiling and write rates, their ratio, latency percentiles from a [Histogram],
 // errors by gRPC code and ErrorInfo reason, and the server's peak resident memory.
 //

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,12 +42,15 @@ const (
 // Phases selects the phases of a run.
 type Phases int
 
-// The phases of a run; the zero Phases means both.
+// The phases of a run; the zero Phases means the ceiling and the write phase, and the REST phase
+// too when [Config.HTTPAddr] is set.
 const (
 	// Ceiling is the health-check phase.
 	Ceiling Phases = 1 << iota
 	// Writes is the declare-then-vote phase.
 	Writes
+	// REST is the declare-then-vote phase over the REST/JSON gateway; it needs [Config.HTTPAddr].
+	REST
 )
 
 // Config says which server to load and how.
@@ -58,6 +62,11 @@ type Config struct {
 	DialOptions []grpc.DialOption
 	// AdminToken is the server's admin token: the setup creates participants and a body with it.
 	AdminToken string
+	// HTTPAddr is the server's HTTP listener ("host:port", or a URL such as the web= address candord
+	// logs), for the REST phase; empty skips it.
+	HTTPAddr string
+	// HTTPTLS, when set, is the TLS configuration for an HTTPAddr without a scheme (https then).
+	HTTPTLS *tls.Config
 
 	// Participants is how many participants vote (N). Default: Concurrency.
 	Participants int
@@ -123,6 +132,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Phases == 0 {
 		c.Phases = Ceiling | Writes
+		if c.HTTPAddr != "" {
+			c.Phases |= REST
+		}
+	}
+	if c.Phases&REST != 0 && c.HTTPAddr == "" {
+		return errors.New("loadtest: the REST phase needs the server's HTTP address")
 	}
 	return nil
 }
@@ -136,6 +151,7 @@ func (c *Config) progress(format string, args ...any) {
 // voter is one participant of the load: their token and the hash of their current SOI.
 type voter struct {
 	ctx     context.Context // carries the participant's token
+	token   string
 	soiHash []byte
 }
 
@@ -217,6 +233,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		})
 		r.Declarations, r.Ballots, r.WriteErrors = writes.results[0], writes.results[1], writes.errors
 		r.Commits = writes.commits
+	}
+
+	if cfg.Phases&REST != 0 {
+		cfg.progress("REST: %d clients declaring and voting over HTTP/JSON at %s for %s", cfg.Concurrency, cfg.HTTPAddr, cfg.Warmup+cfg.Duration)
+		rc, err := newRESTClient(cfg.HTTPAddr, cfg.HTTPTLS, cfg.Concurrency, cfg.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.close()
+		bodies := make([][]byte, len(voters))
+		for i, v := range voters {
+			bodies[i] = declarationBody(v.soiHash)
+		}
+		rest := runPhase(ctx, &cfg, []string{"declaration", "ballot"}, func(client int, n int, rec recordFunc) {
+			i := client % len(voters)
+			call := calls[(client+n)%len(calls)]
+			start := time.Now()
+			cp, err := rc.post(ctx, "/v1/"+call+"/declarations", voters[i].token, bodies[i])
+			if !rec(0, err, start, cp) {
+				return // no ballot without its declaration
+			}
+			start = time.Now()
+			cp, err = rc.post(ctx, "/v1/"+call+"/ballots", voters[i].token, ballotBody)
+			rec(1, err, start, cp)
+		})
+		r.REST = true
+		r.RESTDeclarations, r.RESTBallots, r.RESTErrors = rest.results[0], rest.results[1], rest.errors
+		r.RESTCommits = rest.commits
 	}
 
 	if cfg.ServerPID > 0 {
@@ -308,7 +352,7 @@ func setup(ctx context.Context, conn *grpc.ClientConn, cfg *Config) ([]voter, []
 		}); err != nil {
 			return voter{}, fmt.Errorf("loadtest: add member %s: %w", name, err)
 		}
-		v := voter{ctx: withToken(ctx, p.GetToken())}
+		v := voter{ctx: withToken(ctx, p.GetToken()), token: p.GetToken()}
 		if role == candorv1.Role_ROLE_CHAIR {
 			return v, nil
 		}
@@ -422,6 +466,10 @@ func treeSize(note []byte) (int64, bool) {
 
 // errorKey names an error by its gRPC code and ErrorInfo reason: "ResourceExhausted OVERLOADED".
 func errorKey(err error) string {
+	var re *restError
+	if errors.As(err, &re) {
+		return re.key
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return "non-gRPC error"

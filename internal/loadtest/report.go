@@ -19,6 +19,9 @@ const (
 	TargetRatio = 0.5
 	// TargetWriteP99 bounds the 99th percentile of write latency.
 	TargetWriteP99 = 50 * time.Millisecond
+	// TargetRESTRatio is the least REST write rate, as a fraction of the gRPC write rate of the same
+	// run, that the REST/JSON gateway must reach (issue 8).
+	TargetRESTRatio = 0.6
 )
 
 // Report is what a [Run] measured.
@@ -37,6 +40,14 @@ type Report struct {
 	// CeilingErrors and WriteErrors count the RPCs that failed within each phase's window, by gRPC
 	// code and, when the server sent one, ErrorInfo reason ("ResourceExhausted OVERLOADED").
 	CeilingErrors, WriteErrors map[string]int64
+
+	// REST is set when the REST phase ran: the same declarations and ballots over HTTP/JSON.
+	REST bool
+	// RESTDeclarations and RESTBallots are the REST phase's writes, RESTCommits the distinct
+	// checkpoints in their receipts, RESTErrors its failures named as WriteErrors are.
+	RESTDeclarations, RESTBallots Result
+	RESTCommits                   int64
+	RESTErrors                    map[string]int64
 
 	// ServerPID is the server's process id, 0 when unknown.
 	ServerPID int
@@ -75,6 +86,28 @@ func (r *Report) Ratio() float64 {
 	return r.WriteRPS() / c
 }
 
+// RESTWriteRPS is the rate of successful REST writes: declarations plus ballots.
+func (r *Report) RESTWriteRPS() float64 {
+	return r.rate(r.RESTDeclarations.Count + r.RESTBallots.Count)
+}
+
+// RESTRatio is RESTWriteRPS over WriteRPS (the gRPC writes of the same run), 0 without gRPC writes.
+func (r *Report) RESTRatio() float64 {
+	w := r.WriteRPS()
+	if w == 0 {
+		return 0
+	}
+	return r.RESTWriteRPS() / w
+}
+
+// RESTWriteLatency is the latency of REST declarations and ballots together.
+func (r *Report) RESTWriteLatency() *Histogram {
+	var h Histogram
+	h.Merge(&r.RESTDeclarations.Latency)
+	h.Merge(&r.RESTBallots.Latency)
+	return &h
+}
+
 // WritesPerCommit is the mean number of writes that shared a transaction, 0 when unknown.
 func (r *Report) WritesPerCommit() float64 {
 	if r.Commits == 0 {
@@ -91,8 +124,8 @@ func (r *Report) WriteLatency() *Histogram {
 	return &h
 }
 
-// Errors is the number of failed RPCs in both phases.
-func (r *Report) Errors() int64 { return sum(r.CeilingErrors) + sum(r.WriteErrors) }
+// Errors is the number of failed RPCs in all phases.
+func (r *Report) Errors() int64 { return sum(r.CeilingErrors) + sum(r.WriteErrors) + sum(r.RESTErrors) }
 
 func sum(m map[string]int64) int64 {
 	var n int64
@@ -147,6 +180,19 @@ func (r *Report) Figures() []Figure {
 		figure("ratio write/ceiling", r.Ratio(), "ratio"),
 		figure("writes per commit", r.WritesPerCommit(), "ratio"),
 	}
+	if r.REST {
+		restPerCommit := 0.0
+		if r.RESTCommits > 0 {
+			restPerCommit = float64(r.RESTDeclarations.Count+r.RESTBallots.Count) / float64(r.RESTCommits)
+		}
+		fs = append(fs,
+			figure("rest write rps", r.RESTWriteRPS(), "1/s"),
+			figure("rest declaration rps", r.rate(r.RESTDeclarations.Count), "1/s"),
+			figure("rest ballot rps", r.rate(r.RESTBallots.Count), "1/s"),
+			figure("ratio rest/grpc writes", r.RESTRatio(), "ratio"),
+			figure("rest writes per commit", restPerCommit, "ratio"),
+		)
+	}
 	pcts := func(name string, h *Histogram) {
 		for _, p := range []struct {
 			label string
@@ -159,11 +205,16 @@ func (r *Report) Figures() []Figure {
 	pcts("write", r.WriteLatency())
 	pcts("declaration", &r.Declarations.Latency)
 	pcts("ballot", &r.Ballots.Latency)
+	if r.REST {
+		pcts("rest write", r.RESTWriteLatency())
+		pcts("rest declaration", &r.RESTDeclarations.Latency)
+		pcts("rest ballot", &r.RESTBallots.Latency)
+	}
 	fs = append(fs, figure("errors", float64(r.Errors()), ""))
 	for _, phase := range []struct {
 		name string
 		m    map[string]int64
-	}{{"ceiling", r.CeilingErrors}, {"write", r.WriteErrors}} {
+	}{{"ceiling", r.CeilingErrors}, {"write", r.WriteErrors}, {"rest", r.RESTErrors}} {
 		keys := make([]string, 0, len(phase.m))
 		for k := range phase.m {
 			keys = append(keys, k)
@@ -194,14 +245,18 @@ type Target struct {
 	Got  string `json:"got"`
 }
 
-// Targets checks the run against [TargetRatio], [TargetWriteP99] and zero errors.
+// Targets checks the run against [TargetRatio], [TargetWriteP99], [TargetRESTRatio] when the REST
+// phase ran, and zero errors.
 func (r *Report) Targets() []Target {
 	p99 := r.WriteLatency().Quantile(0.99)
-	return []Target{
+	ts := []Target{
 		{fmt.Sprintf("ratio write/ceiling >= %.2f", TargetRatio), r.Ratio() >= TargetRatio, strconv.FormatFloat(r.Ratio(), 'f', 2, 64)},
 		{fmt.Sprintf("write p99 < %d ms", TargetWriteP99.Milliseconds()), p99 < TargetWriteP99 && r.WriteLatency().Count() > 0, strconv.FormatFloat(ms(p99), 'f', 2, 64) + " ms"},
-		{"zero errors", r.Errors() == 0, strconv.FormatInt(r.Errors(), 10)},
 	}
+	if r.REST {
+		ts = append(ts, Target{fmt.Sprintf("ratio rest/grpc writes >= %.2f", TargetRESTRatio), r.RESTRatio() >= TargetRESTRatio, strconv.FormatFloat(r.RESTRatio(), 'f', 2, 64)})
+	}
+	return append(ts, Target{"zero errors", r.Errors() == 0, strconv.FormatInt(r.Errors(), 10)})
 }
 
 // WriteTo prints the report, one figure per line ("name:  value"), then one line per target.

@@ -64,8 +64,19 @@ lint: tools ## gofmt, go vet and buf lint.
 breaking: tools ## buf breaking against main.
 	$(BIN)/buf breaking --against '.git#branch=main'
 
+# axe-core for the browser tests (internal/browsertest), pinned; npm at test time only, never in
+# the build or the served app.
+AXE_CORE_VERSION := 4.14.1
+AXE_JS := $(BIN)/npm/node_modules/axe-core/axe.min.js
+
+$(AXE_JS):
+	npm install --no-save --no-audit --no-fund --prefix $(BIN)/npm axe-core@$(AXE_CORE_VERSION)
+
+.PHONY: test-tools
+test-tools: $(AXE_JS) ## Install the browser tests' axe-core (npm, pinned) into bin/npm.
+
 .PHONY: test
-test: check-generate lint ## The whole test suite (what CI runs).
+test: check-generate lint test-tools ## The whole test suite (what CI runs).
 	$(GO) test -race -count=1 ./...
 
 .PHONY: bench

@@ -28,9 +28,11 @@ type Finding struct {
 	Widths  []int64  // the widths it was found at
 }
 
-// Fails reports whether the finding fails the test: an axe violation that is serious or critical.
-// A page that scrolls sideways (Impact "layout") is reported, not failed.
-func (f Finding) Fails() bool { return f.Impact == "serious" || f.Impact == "critical" }
+// Fails reports whether the finding fails the test: an axe violation that is serious or critical,
+// or a page that scrolls sideways (Impact "layout"): on a phone that hides half of every line.
+func (f Finding) Fails() bool {
+	return f.Impact == "serious" || f.Impact == "critical" || f.Impact == "layout"
+}
 
 func (f Finding) String() string {
 	return fmt.Sprintf("%s %s [%s] %s: %s (at %v px) on %s: %s", f.Page, f.Path, f.Impact, f.Rule, f.Help,

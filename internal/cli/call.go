@@ -472,6 +472,7 @@ func writeResult(out io.Writer, c *candorv1.Call, r *candorv1.Result, names map[
 	d.addList("Recused", labelled(r.GetRecused(), names))
 	d.addList("Undeclared", labelled(r.GetUndeclared(), names))
 	d.addList("Uncleared", labelled(r.GetUncleared(), names))
+	d.addList(staleLabel(c, r), labelled(r.GetStale(), names))
 	if err := d.write(w); err != nil {
 		return err
 	}
@@ -493,20 +494,33 @@ func writeResult(out io.Writer, c *candorv1.Call, r *candorv1.Result, names map[
 	}
 	fmt.Fprintln(w)
 	if consensus {
-		fmt.Fprintln(w, "Positions stated under a declared conflict:")
+		fmt.Fprintln(w, "Positions counted under a declared conflict or a stale declaration:")
 	} else {
-		fmt.Fprintln(w, "Ballots cast under a declared conflict:")
+		fmt.Fprintln(w, "Ballots counted under a declared conflict or a stale declaration:")
 	}
 	tw = newTable(w)
-	row(tw, "PARTICIPANT", what, "CONFLICT")
+	row(tw, "PARTICIPANT", what, "CONFLICT", "STALE")
 	for _, f := range r.GetFlagged() {
-		row(tw, label(f.GetParticipant(), names), cell(f.GetOption()), enumString(f.GetConflictLevel()))
+		row(tw, label(f.GetParticipant(), names), cell(f.GetOption()), enumString(f.GetConflictLevel()), yesNo(f.GetStale()))
 	}
 	return tw.Flush()
 }
 
+// staleLabel names the result's list of stale declarations with what the call's policy did with
+// their ballots or positions: counted (and flagged) under DISCLOSE, set aside under RECUSE and REVIEW.
+func staleLabel(c *candorv1.Call, r *candorv1.Result) string {
+	switch {
+	case len(r.GetStale()) == 0:
+		return "Stale"
+	case c.GetConflictPolicy() == candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE:
+		return "Stale (counted)"
+	default:
+		return "Stale (set aside)"
+	}
+}
+
 // writeGroups prints a result's breakdown by stakeholder group: declarations, conflicts, recusals,
-// and the counted ballots or positions per option.
+// ballots or positions resting on a stale declaration, and the counted ballots or positions per option.
 func writeGroups(out io.Writer, c *candorv1.Call, groups []*candorv1.GroupTally) error {
 	fmt.Fprintln(out, "By stakeholder group:")
 	w := &indented{w: out, prefix: "  "}
@@ -515,14 +529,15 @@ func writeGroups(out io.Writer, c *candorv1.Call, groups []*candorv1.GroupTally)
 		counted = "POSITIONS"
 	}
 	tw := newTable(w)
-	row(tw, "GROUP", "ELIGIBLE", "DECLARED", "CONFLICTS", "RECUSALS", counted)
+	row(tw, "GROUP", "ELIGIBLE", "DECLARED", "CONFLICTS", "RECUSALS", "STALE", counted)
 	for _, g := range groups {
 		counts := make([]string, len(g.GetCounts()))
 		for i, oc := range g.GetCounts() {
 			counts[i] = fmt.Sprintf("%s %d", cell(oc.GetOption()), oc.GetCount())
 		}
 		row(tw, groupName(g.GetStakeholderGroup()), strconv.Itoa(int(g.GetEligible())), strconv.Itoa(int(g.GetDeclared())),
-			strconv.Itoa(int(g.GetConflicts())), strconv.Itoa(int(g.GetRecusals())), orDash(strings.Join(counts, ", ")))
+			strconv.Itoa(int(g.GetConflicts())), strconv.Itoa(int(g.GetRecusals())), strconv.Itoa(int(g.GetStale())),
+			orDash(strings.Join(counts, ", ")))
 	}
 	return tw.Flush()
 }
@@ -575,7 +590,9 @@ func labelled(ps []string, names map[string]string) []string {
 }
 
 // writeRoster prints who is eligible in a call and how far each has come: declared, cleared, voted
-// (or stated a position), and which of the call's affected parties their SOI names.
+// (or stated a position), and which of the call's affected parties their SOI names. While the call
+// is open a stale declaration reads "must declare again": until they do, their ballot or position is
+// set aside at close under RECUSE and REVIEW, and flagged under DISCLOSE.
 func writeRoster(a *app, w io.Writer, c *candorv1.Call, entries []*candorv1.RosterEntry) error {
 	took := "VOTED"
 	if isConsensus(c) {
@@ -590,6 +607,9 @@ func writeRoster(a *app, w io.Writer, c *candorv1.Call, entries []*candorv1.Rost
 			declared = a.timeString(d.GetCreateTime())
 			soi = soiVersion(d.GetSoiVersion())
 			stale = yesNo(e.GetStale())
+			if e.GetStale() && c.GetState() == candorv1.CallState_CALL_STATE_OPEN {
+				stale = "must declare again"
+			}
 		}
 		matches := make([]string, len(e.GetAffectedPartyMatches()))
 		for i, m := range e.GetAffectedPartyMatches() {

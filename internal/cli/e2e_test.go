@@ -201,7 +201,7 @@ func TestSessionAgainstRealServer(t *testing.T) {
 
 	closed := s.ok(p.chairT, "call", "close", vote)
 	wantLines(t, "call close", closed, "Outcome:", "decided: yes", "Quorum:", "2 (met)", "Recused:", p.bob,
-		"OPTION", "yes", "2", "Ballots cast under a declared conflict:", p.carol, "no", "potential",
+		"OPTION", "yes", "2", "Ballots counted under a declared conflict or a stale declaration:", p.carol, "no", "potential",
 		"By stakeholder group:", "GROUP")
 	if l := lineWith(closed, "Registries"); !strings.Contains(l, "yes 0, no 0, abstain 0") || !strings.Contains(strings.Join(strings.Fields(l), " "), "Registries 1 1 1 1") {
 		t.Errorf("the Registries group should show one eligible, declared, conflicted, recused member: %q", l)

@@ -47,13 +47,18 @@ var (
 				{Option: "support", Count: 1}, {Option: "support-with-concerns", Count: 1}, {Option: "oppose", Count: 1}, {Option: "abstain"},
 			},
 			Eligible: 3, BallotsCounted: 3, VotesCast: 3, Turnout: 1,
-			Flagged: []*candorv1.FlaggedBallot{{Participant: bob, Option: "oppose", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL}},
+			// Dave's SOI changed after he stated his position: under DISCLOSE it counts, flagged as stale.
+			Stale: []string{dave},
+			Flagged: []*candorv1.FlaggedBallot{
+				{Participant: bob, Option: "oppose", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL},
+				{Participant: dave, Option: "support-with-concerns", ConflictLevel: candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, Stale: true},
+			},
 			Groups: []*candorv1.GroupTally{
 				{StakeholderGroup: "At-Large", Eligible: 1, Declared: 1, Counts: []*candorv1.OptionCount{
 					{Option: "support", Count: 1}, {Option: "support-with-concerns"}, {Option: "oppose"}, {Option: "abstain"}}},
 				{StakeholderGroup: "Registries", Eligible: 1, Declared: 1, Conflicts: 1, Counts: []*candorv1.OptionCount{
 					{Option: "support"}, {Option: "support-with-concerns"}, {Option: "oppose", Count: 1}, {Option: "abstain"}}},
-				{StakeholderGroup: "", Eligible: 1, Declared: 1, Counts: []*candorv1.OptionCount{
+				{StakeholderGroup: "", Eligible: 1, Declared: 1, Stale: 1, Counts: []*candorv1.OptionCount{
 					{Option: "support"}, {Option: "support-with-concerns", Count: 1}, {Option: "oppose"}, {Option: "abstain"}}},
 			},
 		},

@@ -185,7 +185,7 @@ func checkStanding(c *candorv1.Call, p string, s Standing, now time.Time) error 
 		d.GetCreateTime().AsTime().Before(c.GetOpenTime().AsTime()) {
 		return ErrDeclarationRequired
 	}
-	if d.GetSoiVersion() != s.SOIVersion {
+	if IsStale(s) {
 		return ErrDeclarationStale
 	}
 	if Recused(c, s) {
@@ -195,6 +195,21 @@ func checkStanding(c *candorv1.Call, p string, s Standing, now time.Time) error 
 		return ErrDeclarationNotClear
 	}
 	return nil
+}
+
+// IsStale reports whether the participant's current declaration is stale: it restated an SOI version
+// that is no longer their current one. A participant who declares again supersedes it, so the
+// declaration in s is always the newest one; without one, nothing is stale.
+func IsStale(s Standing) bool {
+	return s.Declaration != nil && s.Declaration.GetSoiVersion() != s.SOIVersion
+}
+
+// SetsAsideStale reports whether, under c's policy, a ballot or position whose caster's declaration
+// is stale at close is left out of the count: under RECUSE and REVIEW a conflict must be known
+// before the ballot counts, and a stale declaration no longer says what the participant's interests
+// are. Under DISCLOSE it counts and is flagged.
+func SetsAsideStale(c *candorv1.Call) bool {
+	return c.GetConflictPolicy() != candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
 }
 
 // Recused reports whether the participant stands recused: by their own intent, by the RECUSE policy
@@ -258,9 +273,24 @@ func MatchOption(c *candorv1.Call, option string) (string, error) {
 }
 
 // Tally computes a call's result at close. standings holds every eligible participant's standing at
-// close, by name; ballots their current ballots (for a consensus call, their positions as ballots:
-// see [PositionBallots]), by name. A ballot counts unless its caster stands recused at close: a later
-// recusal withdraws an earlier ballot. Every figure is also broken down by stakeholder group.
+// close (their current declaration, its clearance, and their SOI version at close), by name; ballots
+// their current ballots (for a consensus call, their positions as ballots: see [PositionBallots]), by
+// name. The server and the auditor's replay both call it, so every rule below is checked offline.
+//
+// What happens to a ballot on record depends on its caster's standing at close, checked in this order:
+//   - recused (see [Recused]): left out, listed under recused. A later recusal withdraws an earlier
+//     ballot, stale or not.
+//   - stale declaration (see [IsStale]): the SOI changed after the declaration the ballot rests on,
+//     so it may now name an affected party nobody has weighed. Listed under stale and counted in
+//     the group's stale figure; under DISCLOSE it counts and is flagged, under RECUSE and REVIEW
+//     it is set aside (see [SetsAsideStale]). Declaring again before close supersedes the stale
+//     declaration, and the ballot is then weighed against the new one like any other.
+//   - uncleared (REVIEW): the current, not stale, declaration names a conflict the chair has not
+//     cleared: set aside, listed under uncleared. A stale declaration is reported as stale only,
+//     since the participant must declare again first and the new declaration needs its own ruling.
+//   - otherwise counted, and flagged when cast under a declared conflict.
+//
+// Every figure is also broken down by stakeholder group.
 func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*candorv1.Ballot) *candorv1.Result {
 	r := &candorv1.Result{
 		Eligible: int32(len(c.GetEligibleParticipants())),
@@ -289,6 +319,16 @@ func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*
 		if b == nil {
 			continue
 		}
+		// An SOI changed after the declaration: the ballot rests on a statement that is no longer
+		// the participant's.
+		stale := IsStale(s)
+		if stale {
+			r.Stale = append(r.Stale, p)
+			g.Stale++
+			if SetsAsideStale(c) {
+				continue
+			}
+		}
 		// A conflict declared after the ballot still bears on it: under REVIEW it counts only once
 		// the chair has cleared the current declaration, and under any policy it is flagged.
 		if s.Declaration != nil && NeedsClearance(c, s.Declaration) && !clearedToVote(s.Declaration, s.Clearance) {
@@ -302,8 +342,8 @@ func Tally(c *candorv1.Call, standings map[string]Standing, ballots map[string]*
 		if strings.EqualFold(b.GetOption(), Abstain) {
 			r.Abstentions++
 		}
-		if level > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE {
-			r.Flagged = append(r.Flagged, &candorv1.FlaggedBallot{Participant: p, Option: b.GetOption(), ConflictLevel: level})
+		if level > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE || stale {
+			r.Flagged = append(r.Flagged, &candorv1.FlaggedBallot{Participant: p, Option: b.GetOption(), ConflictLevel: level, Stale: stale})
 		}
 	}
 	for _, o := range c.GetOptions() {

@@ -325,3 +325,144 @@ func TestOppositionNeedsReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestTallyStaleDeclarations: a participant votes (or states a position), then files a new SOI
+// version without declaring again. Under DISCLOSE the ballot counts and is flagged as stale; under
+// RECUSE and REVIEW it is set aside. Declaring again before close supersedes the stale declaration,
+// and the ballot is then weighed against the new one.
+func TestTallyStaleDeclarations(t *testing.T) {
+	const p, q = "participants/p", "participants/q"
+	none, potential := candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL
+	join := candorv1.Intent_INTENT_PARTICIPATE
+	disclose, recusePolicy, review := candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, candorv1.ConflictPolicy_CONFLICT_POLICY_RECUSE, candorv1.ConflictPolicy_CONFLICT_POLICY_REVIEW
+	clearedTo := func(d *candorv1.Declaration) *candorv1.Clearance {
+		return &candorv1.Clearance{Declaration: d.Name, Decision: candorv1.ClearanceDecision_CLEARANCE_DECISION_CLEARED}
+	}
+	type want struct {
+		counted            int32
+		stale, flagged     []string
+		staleFlag          bool // the flagged ballot says it is stale
+		uncleared, recused int
+	}
+	for _, tt := range []struct {
+		name      string
+		policy    candorv1.ConflictPolicy
+		consensus bool
+		standing  func() Standing // p's standing at close; p's ballot rests on SOI version 1
+		want      want
+	}{
+		{"disclose stale", disclose, false, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 2, stale: []string{p}, flagged: []string{p}, staleFlag: true}},
+		{"recuse stale", recusePolicy, false, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 1, stale: []string{p}}},
+		{"review stale", review, false, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 1, stale: []string{p}}},
+		{"review stale though cleared", review, false, func() Standing {
+			d := decl(p, potential, join, 1)
+			return Standing{Declaration: d, Clearance: clearedTo(d), SOIVersion: 2}
+		}, want{counted: 1, stale: []string{p}}},
+		{"review stale and uncleared: stale only", review, false, func() Standing { return Standing{Declaration: decl(p, potential, join, 1), SOIVersion: 2} },
+			want{counted: 1, stale: []string{p}}},
+		{"recuse stale recusal stays a recusal", recusePolicy, false, func() Standing {
+			return Standing{Declaration: decl(p, candorv1.ConflictLevel_CONFLICT_LEVEL_ACTUAL, join, 1), SOIVersion: 2}
+		}, want{counted: 1, recused: 1}},
+		{"recuse re-declared", recusePolicy, false, func() Standing { return Standing{Declaration: decl(p, none, join, 2), SOIVersion: 2} },
+			want{counted: 2}},
+		{"disclose re-declared", disclose, false, func() Standing { return Standing{Declaration: decl(p, none, join, 2), SOIVersion: 2} },
+			want{counted: 2}},
+		{"review re-declared a conflict, not cleared", review, false, func() Standing { return Standing{Declaration: decl(p, potential, join, 2), SOIVersion: 2} },
+			want{counted: 1, uncleared: 1}},
+		{"review re-declared a conflict and cleared", review, false, func() Standing {
+			d := decl(p, potential, join, 2)
+			return Standing{Declaration: d, Clearance: clearedTo(d), SOIVersion: 2}
+		}, want{counted: 2, flagged: []string{p}}},
+		{"consensus disclose stale", disclose, true, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 2, stale: []string{p}, flagged: []string{p}, staleFlag: true}},
+		{"consensus recuse stale", recusePolicy, true, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 1, stale: []string{p}}},
+		{"consensus review stale", review, true, func() Standing { return Standing{Declaration: decl(p, none, join, 1), SOIVersion: 2} },
+			want{counted: 1, stale: []string{p}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := vote(tt.policy, p, q)
+			option := "yes"
+			ballots := map[string]*candorv1.Ballot{
+				p: {Participant: p, Option: option},
+				q: {Participant: q, Option: option},
+			}
+			if tt.consensus {
+				c = &candorv1.Call{Name: call, Title: "t", Kind: candorv1.CallKind_CALL_KIND_CONSENSUS, ConflictPolicy: tt.policy}
+				if err := PrepareCall(c, []string{p, q}, "participants/chair", t0); err != nil {
+					t.Fatal(err)
+				}
+				option = "support"
+				ballots = PositionBallots([]*candorv1.PositionStatement{
+					{Participant: p, Position: candorv1.Position_POSITION_SUPPORT},
+					{Participant: q, Position: candorv1.Position_POSITION_SUPPORT},
+				})
+			}
+			ps := tt.standing()
+			ps.Group = "A"
+			standings := map[string]Standing{p: ps, q: {Declaration: decl(q, none, join, 1), SOIVersion: 1, Group: "B"}}
+			r := Tally(c, standings, ballots)
+			if r.BallotsCounted != tt.want.counted {
+				t.Errorf("counted %d, want %d", r.BallotsCounted, tt.want.counted)
+			}
+			if got := r.Counts[0]; got.Option != option || got.Count != tt.want.counted {
+				t.Errorf("first count %v, want %s %d", got, option, tt.want.counted)
+			}
+			if fmt.Sprint(r.Stale) != fmt.Sprint(tt.want.stale) {
+				t.Errorf("stale %v, want %v", r.Stale, tt.want.stale)
+			}
+			var flagged []string
+			for _, f := range r.Flagged {
+				flagged = append(flagged, f.Participant)
+				if f.Stale != tt.want.staleFlag {
+					t.Errorf("flagged %s stale=%v, want %v", f.Participant, f.Stale, tt.want.staleFlag)
+				}
+			}
+			if fmt.Sprint(flagged) != fmt.Sprint(tt.want.flagged) {
+				t.Errorf("flagged %v, want %v", flagged, tt.want.flagged)
+			}
+			if len(r.Uncleared) != tt.want.uncleared || len(r.Recused) != tt.want.recused {
+				t.Errorf("uncleared %v recused %v, want %d and %d", r.Uncleared, r.Recused, tt.want.uncleared, tt.want.recused)
+			}
+			// The group breakdown: p is in A, q in B; the stale figure follows p.
+			if len(r.Groups) != 2 || r.Groups[0].StakeholderGroup != "A" {
+				t.Fatalf("groups = %v", r.Groups)
+			}
+			if got, want := r.Groups[0].Stale, int32(len(tt.want.stale)); got != want || r.Groups[1].Stale != 0 {
+				t.Errorf("group stale A=%d B=%d, want %d and 0", got, r.Groups[1].Stale, want)
+			}
+			pCounted := tt.want.counted - 1 // q always counts
+			if got := r.Groups[0].Counts[0].Count; got != pCounted {
+				t.Errorf("group A counted %d, want %d", got, pCounted)
+			}
+			// Quorum counts only what is counted.
+			c.Quorum = 2
+			if tt.consensus {
+				return
+			}
+			if r := Tally(c, standings, ballots); r.QuorumMet != (tt.want.counted >= 2) {
+				t.Errorf("quorum met %v with %d counted", r.QuorumMet, tt.want.counted)
+			}
+		})
+	}
+}
+
+func TestIsStale(t *testing.T) {
+	const p = "participants/p"
+	d := decl(p, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.Intent_INTENT_PARTICIPATE, 3)
+	for _, tt := range []struct {
+		s    Standing
+		want bool
+	}{
+		{Standing{Declaration: d, SOIVersion: 3}, false},
+		{Standing{Declaration: d, SOIVersion: 4}, true},
+		{Standing{SOIVersion: 4}, false},
+	} {
+		if got := IsStale(tt.s); got != tt.want {
+			t.Errorf("IsStale(declared v%d, SOI v%d) = %v, want %v", tt.s.Declaration.GetSoiVersion(), tt.s.SOIVersion, got, tt.want)
+		}
+	}
+}

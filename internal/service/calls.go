@@ -292,7 +292,7 @@ func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) ([]*candor
 			DisplayName:          part.DisplayName,
 			StakeholderGroup:     st.Group,
 			Declaration:          st.Declaration,
-			Stale:                st.Declaration != nil && st.Declaration.SoiVersion != st.SOIVersion,
+			Stale:                domain.IsStale(st),
 			Clearance:            st.Clearance,
 			Voted:                ballots[p] != nil,
 		})

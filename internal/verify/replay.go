@@ -598,7 +598,11 @@ func (r *Replayer) callClosed(e *candorv1.LogEntry, now time.Time) error {
 		return fmt.Errorf("call %s closed by %q: %w", c.GetName(), actor, domain.ErrChairOnly)
 	}
 	// The result is recomputed from every eligible participant's standing at close, with their
-	// stakeholder group in the body, and their current ballots (or positions).
+	// stakeholder group in the body, and their current ballots (or positions). Their SOI version at
+	// close is the last SOI_VERSION entry the log holds for them, filed alone or with a declaration
+	// in any call: domain.Tally compares it with the version their current declaration restated,
+	// so a ballot resting on a declaration that went stale is set aside or flagged exactly as the
+	// server must.
 	standings := make(map[string]domain.Standing, len(cs.call.GetEligibleParticipants()))
 	for _, p := range cs.call.GetEligibleParticipants() {
 		st := cs.standings[p]

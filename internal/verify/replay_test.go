@@ -108,6 +108,50 @@ func consensusCall(g *gen, c council) string {
 	return call
 }
 
+// staleBallot opens a call from template tmpl in which alice declares no conflict and votes yes (or
+// supports), then files a new SOI version naming an affected party without declaring again; bob
+// votes the same way on a current declaration.
+func staleBallot(g *gen, c council, tmpl *candorv1.Call) string {
+	tmpl.AffectedParties = []string{"Registry Services"}
+	call := g.open(c.body, c.chair, tmpl)
+	for _, p := range []string{c.alice, c.bob} {
+		g.declare(call, p, none, join)
+		if tmpl.Kind == consensus {
+			g.state(call, p, support)
+		} else {
+			g.vote(call, p, "yes")
+		}
+	}
+	g.soi(c.alice, "Registry Services")
+	return call
+}
+
+// ignoringStale replaces a closing entry's result with the tally of a server that never asks
+// whether a declaration went stale: every standing as if the SOI had not changed since.
+func ignoringStale(g *gen, call string) mutation {
+	gc := g.calls[call]
+	return func(e *candorv1.LogEntry) {
+		standings := map[string]domain.Standing{}
+		for _, p := range gc.c.EligibleParticipants {
+			d := gc.decls[p]
+			soi := g.sois[p].GetVersion()
+			if d != nil {
+				soi = d.GetSoiVersion()
+			}
+			standings[p] = domain.Standing{Declaration: d, Clearance: gc.clears[p], SOIVersion: soi, Group: g.members[gc.body][p]}
+		}
+		ballots := gc.ballots
+		if gc.c.Kind == consensus {
+			var ps []*candorv1.PositionStatement
+			for _, p := range gc.positions {
+				ps = append(ps, p)
+			}
+			ballots = domain.PositionBallots(ps)
+		}
+		e.GetCall().Result = domain.Tally(gc.c, standings, ballots)
+	}
+}
+
 func replayAll(entries [][]byte) (*verify.Replayer, error) {
 	r := verify.NewReplayer()
 	for i, data := range entries {
@@ -398,6 +442,37 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Result = before })
 			return g.last()
 		}, verify.ErrResultMismatch},
+		// A declaration that went stale before close (the SOI changed after it): a result that
+		// ignores the rule, as the server did before, counts the ballot unflagged.
+		{"result counting a stale ballot under RECUSE", func(g *gen, c council) int64 {
+			call := staleBallot(g, c, &candorv1.Call{ConflictPolicy: recusePol})
+			g.close(call, c.chair, ignoringStale(g, call))
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"result counting a stale ballot under REVIEW", func(g *gen, c council) int64 {
+			call := staleBallot(g, c, &candorv1.Call{ConflictPolicy: review})
+			g.close(call, c.chair, ignoringStale(g, call))
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"result not flagging a stale ballot under DISCLOSE", func(g *gen, c council) int64 {
+			call := staleBallot(g, c, &candorv1.Call{ConflictPolicy: disclose})
+			g.close(call, c.chair, ignoringStale(g, call))
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"result counting a stale position under RECUSE", func(g *gen, c council) int64 {
+			call := staleBallot(g, c, &candorv1.Call{Kind: consensus, ConflictPolicy: recusePol})
+			g.close(call, c.chair, ignoringStale(g, call))
+			return g.last()
+		}, verify.ErrResultMismatch},
+		{"result dropping the stale figure of a group", func(g *gen, c council) int64 {
+			call := staleBallot(g, c, &candorv1.Call{ConflictPolicy: disclose})
+			g.close(call, c.chair, func(e *candorv1.LogEntry) {
+				for _, gt := range e.GetCall().Result.Groups {
+					gt.Stale = 0
+				}
+			})
+			return g.last()
+		}, verify.ErrResultMismatch},
 		{"call changed at its closing", func(g *gen, c council) int64 {
 			call := g.open(c.body, c.chair, nil)
 			g.close(call, c.chair, func(e *candorv1.LogEntry) { e.GetCall().Quorum = 0; e.GetCall().Title = "Something else" })
@@ -668,5 +743,95 @@ func TestReplayerRefusesAGap(t *testing.T) {
 	var ee *verify.EntryError
 	if !errors.As(err, &ee) || ee.Index != 1 || !errors.Is(err, verify.ErrMissingEntries) {
 		t.Errorf("Apply(2) after entry 0 = %v, want entry 1 missing", err)
+	}
+}
+
+// TestReplayStaleDeclarationAtClose writes honest logs in which a participant's declaration goes
+// stale after their ballot or position, under each policy and kind of call, with and without a
+// new declaration (and, under REVIEW, a ruling) before close. The replay knows SOI versions only
+// from the log's SOI entries (filed alone, or by a declaration in another call) and must reproduce
+// every recorded result.
+func TestReplayStaleDeclarationAtClose(t *testing.T) {
+	type want struct {
+		counted int32
+		stale   bool // alice is listed as stale, and counted in her group's stale figure
+		flagged bool // alice's ballot is counted and flagged as stale
+	}
+	for _, tt := range []struct {
+		name   string
+		policy candorv1.ConflictPolicy
+		kind   candorv1.CallKind
+		// after runs after alice's SOI changed, before close.
+		after func(g *gen, c council, call string)
+		want  want
+	}{
+		{"disclose", disclose, 0, nil, want{counted: 2, stale: true, flagged: true}},
+		{"recuse", recusePol, 0, nil, want{counted: 1, stale: true}},
+		{"review", review, 0, nil, want{counted: 1, stale: true}},
+		{"consensus disclose", disclose, consensus, nil, want{counted: 2, stale: true, flagged: true}},
+		{"consensus recuse", recusePol, consensus, nil, want{counted: 1, stale: true}},
+		{"consensus review", review, consensus, nil, want{counted: 1, stale: true}},
+		{"recuse, declared again", recusePol, 0, func(g *gen, c council, call string) {
+			g.declare(call, c.alice, none, join, explaining("My new employer is not a party"))
+		}, want{counted: 2}},
+		{"review, declared a conflict again and cleared", review, 0, func(g *gen, c council, call string) {
+			g.declare(call, c.alice, potential, join)
+			g.clear(call, c.chair, c.alice, cleared)
+		}, want{counted: 2}},
+		{"review, declared a conflict again, not cleared", review, 0, func(g *gen, c council, call string) {
+			g.declare(call, c.alice, potential, join)
+		}, want{counted: 1}},
+		{"consensus review, declared again", review, consensus, func(g *gen, c council, call string) {
+			g.declare(call, c.alice, none, join, explaining("My new employer is not a party"))
+		}, want{counted: 2}},
+		{"recuse, stale by a declaration in another call", recusePol, 0, func(g *gen, c council, call string) {
+			// A second change, filed with a declaration elsewhere: the replay must see it too.
+			other := g.open(c.body, c.chair, nil)
+			g.declareChanged(other, c.alice, "Another Registry", none, join)
+		}, want{counted: 1, stale: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGen(t)
+			c := newCouncil(g)
+			call := staleBallot(g, c, &candorv1.Call{Kind: tt.kind, ConflictPolicy: tt.policy})
+			if tt.after != nil {
+				tt.after(g, c, call)
+			}
+			res := g.close(call, c.chair)
+			r, err := replayAll(g.entries)
+			if err != nil {
+				t.Fatalf("Replay: %v", err)
+			}
+			if got := r.Summary().Results; got != 1 {
+				t.Errorf("replay checked %d results, want 1", got)
+			}
+			if res.BallotsCounted != tt.want.counted {
+				t.Errorf("counted %d, want %d", res.BallotsCounted, tt.want.counted)
+			}
+			var wantStale []string
+			if tt.want.stale {
+				wantStale = []string{c.alice}
+			}
+			if diff := cmp.Diff(wantStale, res.Stale); diff != "" {
+				t.Errorf("stale (-want +got):\n%s", diff)
+			}
+			groupStale := int32(0)
+			for _, gt := range res.Groups {
+				groupStale += gt.Stale
+				if gt.StakeholderGroup == "At-Large" && gt.Stale != int32(len(wantStale)) { // alice's group
+					t.Errorf("At-Large stale %d, want %d", gt.Stale, len(wantStale))
+				}
+			}
+			if groupStale != int32(len(wantStale)) {
+				t.Errorf("groups' stale figures add up to %d, want %d", groupStale, len(wantStale))
+			}
+			flagged := false
+			for _, f := range res.Flagged {
+				flagged = flagged || (f.Participant == c.alice && f.Stale)
+			}
+			if flagged != tt.want.flagged {
+				t.Errorf("alice flagged as stale: %v, want %v (flagged %v)", flagged, tt.want.flagged, res.Flagged)
+			}
+		})
 	}
 }

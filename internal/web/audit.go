@@ -300,9 +300,14 @@ func entryFacts(e *candorv1.LogEntry, who func(string) string) []recordFact {
 			add("Recused", displayList(r.GetRecused(), who))
 			add("Never declared", displayList(r.GetUndeclared(), who))
 			add("Uncleared", displayList(r.GetUncleared(), who))
+			add("Stale declaration", displayList(r.GetStale(), who))
 			var flagged []string
 			for _, f := range r.GetFlagged() {
-				flagged = append(flagged, fmt.Sprintf("%s: %s (%s conflict)", who(f.GetParticipant()), optionLabel(f.GetOption()), strings.ToLower(enumLabel(f.GetConflictLevel()))))
+				stale := ""
+				if f.GetStale() {
+					stale = ", stale declaration"
+				}
+				flagged = append(flagged, fmt.Sprintf("%s: %s (%s conflict%s)", who(f.GetParticipant()), optionLabel(f.GetOption()), strings.ToLower(enumLabel(f.GetConflictLevel())), stale))
 			}
 			add("Counted under a conflict", strings.Join(flagged, "; "))
 			break

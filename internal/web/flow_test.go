@@ -156,7 +156,7 @@ func TestRosterShowsState(t *testing.T) {
 		notWant []string
 	}{
 		{"alice", []string{"Declared", "Potential", "Voted"}, []string{"Not yet</span>", "Stale"}},
-		{"bob", []string{"Stale", "Registry Inc"}, []string{"Voted"}},
+		{"bob", []string{"Stale: must declare again", "Registry Inc"}, []string{"Voted"}},
 		{"carol", []string{"Not yet"}, []string{"Declared", "Voted"}},
 	}
 	for _, tc := range tests {
@@ -172,7 +172,7 @@ func TestRosterShowsState(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(p.body, "1 of 4 declared, 1 stale, 2 not yet; 1 voted; 1 declared a conflict.") {
+	if !strings.Contains(p.body, "1 of 4 declared, 1 stale (must declare again), 2 not yet; 1 voted; 1 declared a conflict.") {
 		t.Errorf("roster summary wrong:\n%s", p.body[strings.Index(p.body, `class="summary"`):][:200])
 	}
 }

@@ -19,11 +19,17 @@ type resultView struct {
 	Recused   []string
 	Undecl    []string
 	Uncleared []string
-	Flagged   []flaggedRow
+	// Stale are the participants whose ballot or position rested on a declaration that went stale
+	// before close; StaleCounted says whether the policy (DISCLOSE) counted them anyway.
+	Stale        []string
+	StaleCounted bool
+	Flagged      []flaggedRow
 }
 
+// flaggedRow is a ballot counted under a caveat: a declared conflict, a stale declaration, or both.
 type flaggedRow struct {
 	Name, Option, Level string
+	Conflict, Stale     bool
 }
 
 func newResultView(c *candorv1.Call, r *candorv1.Result, name func(string) string) *resultView {
@@ -54,8 +60,15 @@ func newResultView(c *candorv1.Call, r *candorv1.Result, name func(string) strin
 	for _, p := range r.GetUncleared() {
 		v.Uncleared = append(v.Uncleared, name(p))
 	}
+	for _, p := range r.GetStale() {
+		v.Stale = append(v.Stale, name(p))
+	}
+	v.StaleCounted = c.GetConflictPolicy() == candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
 	for _, f := range r.GetFlagged() {
-		v.Flagged = append(v.Flagged, flaggedRow{Name: name(f.GetParticipant()), Option: f.GetOption(), Level: enumLabel(f.GetConflictLevel())})
+		v.Flagged = append(v.Flagged, flaggedRow{
+			Name: name(f.GetParticipant()), Option: f.GetOption(), Level: enumLabel(f.GetConflictLevel()),
+			Conflict: f.GetConflictLevel() > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, Stale: f.GetStale(),
+		})
 	}
 	v.Overall = overallChart(r)
 	v.Groups = groupChart(r)

@@ -1622,6 +1622,10 @@ type FlaggedBallot struct {
 	Participant   string                 `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
 	Option        string                 `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
 	ConflictLevel ConflictLevel          `protobuf:"varint,3,opt,name=conflict_level,json=conflictLevel,proto3,enum=candor.v1.ConflictLevel" json:"conflict_level,omitempty"`
+	// The caster's declaration was stale at close: their SOI changed after they declared and they did
+	// not declare again. Only under DISCLOSE is such a ballot counted (and so flagged, even with
+	// conflict_level NONE); the participant is also listed in Result.stale.
+	Stale         bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1677,6 +1681,13 @@ func (x *FlaggedBallot) GetConflictLevel() ConflictLevel {
 	return ConflictLevel_CONFLICT_LEVEL_UNSPECIFIED
 }
 
+func (x *FlaggedBallot) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
 // Result is the tally the server computes when a vote closes. Recusals are not abstentions: they stand
 // outside the quorum and majority denominators and are reported separately.
 type Result struct {
@@ -1706,8 +1717,19 @@ type Result struct {
 	// The same figures per stakeholder group (the group each participant has in the body).
 	Groups []*GroupTally `protobuf:"bytes,14,rep,name=groups,proto3" json:"groups,omitempty"`
 	// Participants whose ballot or position was not counted because, at close, their current
-	// declaration declared a conflict the chair had not cleared (REVIEW policy).
-	Uncleared     []string `protobuf:"bytes,15,rep,name=uncleared,proto3" json:"uncleared,omitempty"`
+	// declaration declared a conflict the chair had not cleared (REVIEW policy). A participant whose
+	// declaration is also stale is listed under stale instead: declaring again comes first, and the
+	// new declaration then needs its own ruling.
+	Uncleared []string `protobuf:"bytes,15,rep,name=uncleared,proto3" json:"uncleared,omitempty"`
+	// Participants with a ballot or position on record at close whose current declaration was stale:
+	// their SOI version at close is not the version the declaration restated (the SOI changed after
+	// they declared, and they did not declare again). Recused participants are not listed: a recusal
+	// stands whatever the SOI says. Under DISCLOSE these ballots are counted and flagged (see
+	// FlaggedBallot.stale); under RECUSE and REVIEW they are set aside: not counted, not in quorum,
+	// but, unlike recusals, still in the turnout's denominator. Declaring again before close (and,
+	// under REVIEW, being cleared when the new declaration names a conflict) supersedes the stale
+	// declaration, and the ballot then counts as any other.
+	Stale         []string `protobuf:"bytes,16,rep,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1847,6 +1869,13 @@ func (x *Result) GetUncleared() []string {
 	return nil
 }
 
+func (x *Result) GetStale() []string {
+	if x != nil {
+		return x.Stale
+	}
+	return nil
+}
+
 // GroupTally is one stakeholder group's part of a result.
 type GroupTally struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1857,7 +1886,10 @@ type GroupTally struct {
 	Conflicts int32 `protobuf:"varint,4,opt,name=conflicts,proto3" json:"conflicts,omitempty"`
 	Recusals  int32 `protobuf:"varint,5,opt,name=recusals,proto3" json:"recusals,omitempty"`
 	// Counted ballots (votes) or positions (consensus calls) per option or position.
-	Counts        []*OptionCount `protobuf:"bytes,6,rep,name=counts,proto3" json:"counts,omitempty"`
+	Counts []*OptionCount `protobuf:"bytes,6,rep,name=counts,proto3" json:"counts,omitempty"`
+	// Ballots or positions on record whose caster's declaration was stale at close (see
+	// Result.stale): counted under DISCLOSE, set aside under RECUSE and REVIEW.
+	Stale         int32 `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1932,6 +1964,13 @@ func (x *GroupTally) GetCounts() []*OptionCount {
 		return x.Counts
 	}
 	return nil
+}
+
+func (x *GroupTally) GetStale() int32 {
+	if x != nil {
+		return x.Stale
+	}
+	return 0
 }
 
 // PositionStatement is a participant's position in a consensus call. The last one before close
@@ -2611,11 +2650,12 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"supersedes\";\n" +
 	"\vOptionCount\x12\x16\n" +
 	"\x06option\x18\x01 \x01(\tR\x06option\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\x8a\x01\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xa0\x01\n" +
 	"\rFlaggedBallot\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x16\n" +
 	"\x06option\x18\x02 \x01(\tR\x06option\x12?\n" +
-	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\"\x9f\x04\n" +
+	"\x0econflict_level\x18\x03 \x01(\x0e2\x18.candor.v1.ConflictLevelR\rconflictLevel\x12\x14\n" +
+	"\x05stale\x18\x04 \x01(\bR\x05stale\"\xb5\x04\n" +
 	"\x06Result\x12.\n" +
 	"\x06counts\x18\x01 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\x05R\beligible\x12'\n" +
@@ -2636,7 +2676,8 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"undeclared\x18\r \x03(\tR\n" +
 	"undeclared\x12-\n" +
 	"\x06groups\x18\x0e \x03(\v2\x15.candor.v1.GroupTallyR\x06groups\x12\x1c\n" +
-	"\tuncleared\x18\x0f \x03(\tR\tuncleared\"\xdb\x01\n" +
+	"\tuncleared\x18\x0f \x03(\tR\tuncleared\x12\x14\n" +
+	"\x05stale\x18\x10 \x03(\tR\x05stale\"\xf1\x01\n" +
 	"\n" +
 	"GroupTally\x12+\n" +
 	"\x11stakeholder_group\x18\x01 \x01(\tR\x10stakeholderGroup\x12\x1a\n" +
@@ -2644,7 +2685,8 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\bdeclared\x18\x03 \x01(\x05R\bdeclared\x12\x1c\n" +
 	"\tconflicts\x18\x04 \x01(\x05R\tconflicts\x12\x1a\n" +
 	"\brecusals\x18\x05 \x01(\x05R\brecusals\x12.\n" +
-	"\x06counts\x18\x06 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\"\xd4\x02\n" +
+	"\x06counts\x18\x06 \x03(\v2\x16.candor.v1.OptionCountR\x06counts\x12\x14\n" +
+	"\x05stale\x18\a \x01(\x05R\x05stale\"\xd4\x02\n" +
 	"\x11PositionStatement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12/\n" +

@@ -90,8 +90,7 @@ type barRow struct {
 	Label   string
 	// TextY is the label's baseline; BarY the bar's top.
 	TextY, BarY int
-	// Width is the bar's width in percent of the chart (at least a sliver for a zero, so the row
-	// reads as "none" rather than missing).
+	// Width is the bar's width in percent of the chart; none for a zero, whose label says so.
 	Width string
 	Fill  string
 }
@@ -151,7 +150,7 @@ func groupChart(r *candorv1.Result) *barChart {
 
 // addBar appends a labelled bar starting at y and returns the next row's y.
 func (ch *barChart) addBar(y int, label string, n, max int32, i int) int {
-	width := 0.4
+	width := 0.0 // a zero draws no bar: its label says 0, and a sliver would read as a vote
 	if max > 0 && n > 0 {
 		width = 96 * float64(n) / float64(max)
 	}

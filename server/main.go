@@ -1,7 +1,9 @@
 // Command candord is Candor's server: a gRPC service that refuses a ballot from anyone without a
 // current declaration of interest for that call, and keeps every change in a verifiable log.
 //
-// It only parses flags and signals; internal/daemon does the wiring.
+// It only parses flags and signals; internal/daemon does the wiring. `candord check --data DIR`
+// checks a stopped server's data folder offline (internal/offline) and exits 1 naming the first
+// problem.
 package main
 
 import (
@@ -16,10 +18,14 @@ import (
 	"syscall"
 
 	"github.com/candorhq/candor/internal/daemon"
+	"github.com/candorhq/candor/internal/offline"
 	"github.com/candorhq/candor/internal/store"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(check(os.Args[2:]))
+	}
 	var cfg daemon.Config
 	flag.StringVar(&cfg.DataDir, "data", "./candor-data", "data folder: bbolt file, admin token, log key")
 	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:7420", "address of the gRPC listener")
@@ -63,4 +69,22 @@ func main() {
 		fmt.Fprintf(os.Stderr, "candord: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// check parses the flags of `candord check` and runs it.
+func check(args []string) int {
+	fs := flag.NewFlagSet("candord check", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: candord check [--data DIR] [--key FILE]\n\nChecks a stopped server's data folder offline: every entry against its leaf hash, the tree\nagainst every signed checkpoint, and the rules replayed. Exits 1 naming the first problem.")
+		fs.PrintDefaults()
+	}
+	var cfg offline.Config
+	fs.StringVar(&cfg.DataDir, "data", "./candor-data", "the stopped server's data folder")
+	fs.StringVar(&cfg.KeyFile, "key", "", "the log's verifier key (default: log.pub in the data folder)")
+	fs.Parse(args)
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	return offline.Main(cfg, os.Stdout, os.Stderr)
 }

@@ -73,6 +73,7 @@ func verifyFailure(what string, err error) error {
 	}
 	for _, evidence := range []error{
 		verify.ErrRootMismatch, verify.ErrMissingEntries, verify.ErrNotConsistent, verify.ErrNoCheckpoint,
+		verify.ErrServerCorrupt, verify.ErrEntryChanged,
 		translog.ErrUnverifiedCheckpoint, translog.ErrOriginMismatch, translog.ErrMalformedCheckpoint,
 		translog.ErrMalformedProof, translog.ErrProofFailed, translog.ErrBadKey,
 	} {
@@ -294,7 +295,13 @@ proves, to anyone who trusts the key, that the log committed to the entry. Witho
 proofs are checked, which shows that the server has not dropped or rewritten the entry since it
 handed you the receipt, but not that the log's key signed anything.
 
-Unless --addr (or CANDOR_ADDR) is given, the server asked is the one the receipt came from.`,
+It also fetches the entry at the receipt's index from the server and compares its bytes with the
+receipt's entry: a server whose stored entry was altered or removed fails, naming the index. Reading
+entries needs an auditor's or the admin's token (or a server with --public-audit); with another
+token the bytes are not compared, and the output says so.
+
+The server asked is the configured one (--addr, CANDOR_ADDR); a receipt from another server is not
+followed there with your token.`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := ""
@@ -330,15 +337,22 @@ Unless --addr (or CANDOR_ADDR) is given, the server asked is the one the receipt
 			} else if err := checkReceiptUnsigned(cmd.Context(), cl.audit, r); err != nil {
 				return verifyFailure("the receipt", err)
 			}
-			return writeReceiptCheck(a, args[0], r, key != "")
+			// The proofs show the server's tree still holds the entry's hash; the entry's own bytes,
+			// as the server serves them today, must be the receipt's too.
+			compared, err := verify.ServedEntry(cmd.Context(), cl.audit, r.GetLogIndex(), r.GetEntry())
+			if err != nil {
+				return verifyFailure("the receipt", err)
+			}
+			return writeReceiptCheck(a, args[0], r, key != "", compared)
 		},
 	}
 	c.Flags().StringVar(&keyFile, "key", "", "the log's verifier key `FILE` (log.pub): also check the signatures")
 	return c
 }
 
-// writeReceiptCheck says what a receipt check proved.
-func writeReceiptCheck(a *app, path string, r *candorv1.Receipt, signed bool) error {
+// writeReceiptCheck says what a receipt check proved; compared says whether the server's entry
+// was read and found equal to the receipt's.
+func writeReceiptCheck(a *app, path string, r *candorv1.Receipt, signed, compared bool) error {
 	cp, _ := openUnverified(r.GetCheckpoint()) // checked already
 	entry := new(candorv1.LogEntry)
 	what := "-"
@@ -357,8 +371,9 @@ func writeReceiptCheck(a *app, path string, r *candorv1.Receipt, signed bool) er
 			TreeSize         int64  `json:"treeSize"`
 			Included         bool   `json:"included"`
 			StillInLog       bool   `json:"stillInLog"`
+			EntryCompared    bool   `json:"entryCompared"`
 			SignatureChecked bool   `json:"signatureChecked"`
-		}{path, cp.Origin, r.GetLogIndex(), entry.GetKind().String(), cp.Size, true, true, signed}, "", "  ")
+		}{path, cp.Origin, r.GetLogIndex(), entry.GetKind().String(), cp.Size, true, true, compared, signed}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -371,6 +386,11 @@ func writeReceiptCheck(a *app, path string, r *candorv1.Receipt, signed bool) er
 	d.add("Entry", fmt.Sprintf("%d: %s", r.GetLogIndex(), what))
 	d.add("Included", fmt.Sprintf("yes, in the tree of %d entries named by the receipt's checkpoint", cp.Size))
 	d.add("Still in the log", fmt.Sprintf("yes, the server's current tree at %s extends that tree", a.opts.addr))
+	if compared {
+		d.add("Entry bytes", fmt.Sprintf("the same as the receipt's: the server serves them at index %d", r.GetLogIndex()))
+	} else {
+		d.add("Entry bytes", "not compared: reading entries needs an auditor's or the admin's token, or a server with --public-audit")
+	}
 	if signed {
 		d.add("Signatures", "both checkpoints are signed by the key given")
 	} else {

@@ -65,14 +65,14 @@ func (tx *ReadTx) Entries(start int64, n int, fn func(index int64, data []byte) 
 	want := start
 	for k, v := c.Seek(u64(uint64(start))); want < size && want < start+int64(n); k, v = c.Next() {
 		if k == nil || int64(binary.BigEndian.Uint64(k)) != want {
-			return fmt.Errorf("%w: entry %d is missing", ErrLogCorrupt, want)
+			return &CorruptEntryError{Index: want, Problem: "is missing"}
 		}
 		leaf, err := hashes.ReadHashes([]int64{tlog.StoredHashIndex(0, want)})
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrLogCorrupt, err)
+			return &CorruptEntryError{Index: want, Problem: "has no stored leaf hash"}
 		}
 		if tlog.RecordHash(v) != leaf[0] {
-			return fmt.Errorf("%w: entry %d does not match its leaf hash", ErrLogCorrupt, want)
+			return &CorruptEntryError{Index: want, Problem: "does not match its leaf hash"}
 		}
 		if err := fn(want, clone(v)); err != nil {
 			return err

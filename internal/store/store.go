@@ -22,9 +22,13 @@ var (
 	ErrCallNotFound        = errors.New("store: call not found")
 	ErrEntryNotFound       = errors.New("store: log entry not found")
 	ErrTokenNotFound       = errors.New("store: token not recognised")
-	// ErrLogCorrupt means the stored tree does not match the newest signed checkpoint: the file was
-	// altered outside the server. The server must not serve such a log.
+	// ErrLogCorrupt means the stored tree does not match the newest signed checkpoint, or a stored
+	// entry does not match its leaf hash ([*CorruptEntryError] names it): the file was altered
+	// outside the server. The server must not serve such a log.
 	ErrLogCorrupt = errors.New("store: log does not match its newest checkpoint")
+	// ErrInUse is returned by [OpenReadOnly] when another process (a running candord) holds the
+	// file.
+	ErrInUse = errors.New("store: the data file is in use by another process")
 	// ErrClosed is returned by writes after Close.
 	ErrClosed = errors.New("store: closed")
 	// ErrBadRange is returned for proofs and entry ranges outside the published tree.
@@ -112,7 +116,8 @@ func Open(path string, notary Notary, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// init creates the buckets, checks the schema version and the log against its newest checkpoint.
+// init creates the buckets, checks the schema version, the log against its newest checkpoint and
+// every entry against its leaf hash (see [ReadTx.CheckLog]).
 func (s *Store) init() error {
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		for _, name := range allBuckets {
@@ -132,31 +137,9 @@ func (s *Store) init() error {
 		return fmt.Errorf("store: init: %w", err)
 	}
 	return s.db.View(func(btx *bolt.Tx) error {
-		size := logSize(btx)
-		k, v := btx.Bucket(bucketCheckpoints).Cursor().Last()
-		if k == nil {
-			if size != 0 {
-				return fmt.Errorf("%w: %d entries but no checkpoint", ErrLogCorrupt, size)
-			}
-			return nil
-		}
-		signed := clone(v)
-		cpSize, root, err := s.notary.Open(signed)
-		if err != nil {
-			return fmt.Errorf("%w: newest checkpoint: %v", ErrLogCorrupt, err)
-		}
-		if cpSize != size || int64(binary.BigEndian.Uint64(k)) != size {
-			return fmt.Errorf("%w: checkpoint size %d, log size %d", ErrLogCorrupt, cpSize, size)
-		}
-		got, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrLogCorrupt, err)
-		}
-		if got != root {
-			return fmt.Errorf("%w: stored root %v, checkpoint root %v", ErrLogCorrupt, got, root)
-		}
-		s.latest = Checkpoint{Size: size, Root: root, Signed: signed}
-		return nil
+		cp, err := checkLog(btx, s.notary)
+		s.latest = cp
+		return err
 	})
 }
 

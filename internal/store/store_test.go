@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -323,50 +325,156 @@ func TestUpdateAfterClose(t *testing.T) {
 
 func protoUnmarshal(b []byte, m *candorv1.LogEntry) error { return proto.Unmarshal(b, m) }
 
-// TestEntriesRefuseAlteredBytes edits and removes entries in the file (which Open's root check does
-// not read) and checks the store refuses to serve them.
-func TestEntriesRefuseAlteredBytes(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		edit func(b *bolt.Bucket) error
-	}{
-		{"byte flipped", func(b *bolt.Bucket) error {
-			k, v := b.Cursor().First()
-			w := append([]byte(nil), v...)
-			w[len(w)-1] ^= 1
-			return b.Put(k, w)
-		}},
-		{"entry removed", func(b *bolt.Bucket) error {
-			k, _ := b.Cursor().First()
-			return b.Delete(k)
-		}},
-	} {
+// tamperedStore writes 5 entries to a fresh store, closes it, runs edit on the file's log bucket, and
+// returns the path and the notary.
+func tamperedStore(t *testing.T, edit func(b *bolt.Bucket) error) (string, notary) {
+	t.Helper()
+	ctx := context.Background()
+	s, path, n := openTemp(t)
+	for i := range 5 {
+		if _, _, err := addParticipant(ctx, s, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(btx *bolt.Tx) error { return edit(btx.Bucket([]byte("log"))) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	return path, n
+}
+
+func entryKey(i uint64) []byte { return binary.BigEndian.AppendUint64(nil, i) }
+
+// entryEdits alter, remove or swap entries of the log bucket and leave the hash tree as it is:
+// Open's root check, which reads only the stored hashes, cannot see them. want is the index the
+// error must name.
+var entryEdits = []struct {
+	name string
+	edit func(b *bolt.Bucket) error
+	want int64
+}{
+	{"byte of entry 2 flipped", func(b *bolt.Bucket) error {
+		w := append([]byte(nil), b.Get(entryKey(2))...)
+		w[len(w)-1] ^= 1
+		return b.Put(entryKey(2), w)
+	}, 2},
+	{"entry 0 removed", func(b *bolt.Bucket) error { return b.Delete(entryKey(0)) }, 0},
+	{"last entry removed", func(b *bolt.Bucket) error { return b.Delete(entryKey(4)) }, 4},
+	{"entries 1 and 3 swapped", func(b *bolt.Bucket) error {
+		one, three := append([]byte(nil), b.Get(entryKey(1))...), append([]byte(nil), b.Get(entryKey(3))...)
+		if err := b.Put(entryKey(1), three); err != nil {
+			return err
+		}
+		return b.Put(entryKey(3), one)
+	}, 1},
+	{"entry added past the log's size", func(b *bolt.Bucket) error {
+		return b.Put(entryKey(5), append([]byte(nil), b.Get(entryKey(4))...))
+	}, 5},
+}
+
+// TestOpenRefusesAlteredEntries checks that the start-up check compares every entry with its leaf
+// hash and names the first bad one.
+func TestOpenRefusesAlteredEntries(t *testing.T) {
+	for _, tt := range entryEdits {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			s, path, n := openTemp(t)
-			for i := range 3 {
-				if _, _, err := addParticipant(ctx, s, fmt.Sprint(i)); err != nil {
-					t.Fatal(err)
-				}
+			path, n := tamperedStore(t, tt.edit)
+			s, err := store.Open(path, n, store.Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open served a log whose entries do not match their leaf hashes")
 			}
-			s.Close()
-			db, err := bolt.Open(path, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
+			var ce *store.CorruptEntryError
+			if !errors.Is(err, store.ErrLogCorrupt) || !errors.As(err, &ce) {
+				t.Fatalf("Open: %v, want a CorruptEntryError wrapping ErrLogCorrupt", err)
 			}
-			db.Update(func(btx *bolt.Tx) error { return tt.edit(btx.Bucket([]byte("log"))) })
-			db.Close()
-			s2, err := store.Open(path, n, store.Options{})
-			if err != nil {
-				t.Fatalf("Open: %v (the root does not rest on entry 0's bytes)", err)
+			if ce.Index != tt.want {
+				t.Errorf("Open: %v; named entry %d, want %d", err, ce.Index, tt.want)
 			}
-			defer s2.Close()
-			err = s2.View(func(tx *store.ReadTx) error {
-				return tx.Entries(0, 10, func(int64, []byte) error { return nil })
-			})
-			if !errors.Is(err, store.ErrLogCorrupt) {
-				t.Errorf("Entries over an altered entry: got %v, want ErrLogCorrupt", err)
+			if want := fmt.Sprintf("entry %d ", tt.want); !strings.Contains(err.Error(), want) {
+				t.Errorf("Open: %q does not say %q", err, want)
 			}
 		})
 	}
+}
+
+// TestEntriesRefuseAlteredBytes checks that a read of entries (ListEntries) refuses an entry that
+// does not match its leaf hash, on a file opened read-only (the server refuses to open it).
+func TestEntriesRefuseAlteredBytes(t *testing.T) {
+	for _, tt := range entryEdits[:4] {
+		t.Run(tt.name, func(t *testing.T) {
+			path, _ := tamperedStore(t, tt.edit)
+			ro, err := store.OpenReadOnly(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ro.Close()
+			err = ro.View(func(tx *store.ReadTx) error {
+				return tx.Entries(0, 10, func(int64, []byte) error { return nil })
+			})
+			var ce *store.CorruptEntryError
+			if !errors.As(err, &ce) || ce.Index != tt.want {
+				t.Errorf("Entries over an altered entry: got %v, want a CorruptEntryError naming entry %d", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpenReadOnly checks that a file a store holds open is refused as in use, and that once closed
+// it opens read-only and passes the same check as Open, which then still opens it for writing.
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	s, path, n := openTemp(t)
+	for i := range 3 {
+		if _, _, err := addParticipant(ctx, s, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ro, err := store.OpenReadOnly(path); !errors.Is(err, store.ErrInUse) {
+		if ro != nil {
+			ro.Close()
+		}
+		t.Fatalf("OpenReadOnly on a file the server holds: %v, want ErrInUse", err)
+	}
+	want := s.Latest()
+	s.Close()
+	ro, err := store.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanned int64
+	err = ro.View(func(tx *store.ReadTx) error {
+		cp, err := tx.CheckLog(n)
+		if err != nil {
+			return err
+		}
+		if cp.Size != want.Size || cp.Root != want.Root {
+			t.Errorf("CheckLog: checkpoint of %d entries, want %d", cp.Size, want.Size)
+		}
+		return tx.ScanEntries(func(i int64, _ []byte) error {
+			if i != scanned {
+				t.Errorf("ScanEntries gave entry %d, want %d", i, scanned)
+			}
+			scanned++
+			return nil
+		})
+	})
+	if err != nil || scanned != 3 {
+		t.Errorf("CheckLog and ScanEntries: %v, %d entries, want nil, 3", err, scanned)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenReadOnly(filepath.Join(t.TempDir(), "none.db")); err == nil {
+		t.Error("OpenReadOnly created a missing file")
+	}
+	s2, err := store.Open(path, n, store.Options{})
+	if err != nil {
+		t.Fatalf("Open after OpenReadOnly: %v", err)
+	}
+	s2.Close()
 }

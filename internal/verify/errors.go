@@ -21,6 +21,15 @@ var (
 	// or served them under the wrong indexes.
 	ErrMissingEntries = errors.New("verify: server did not serve every entry of its tree")
 
+	// ErrServerCorrupt reports an entry the server refused to serve because, by its own check, the
+	// bytes it stores for it do not match the log's hashes (DataLoss, LOG_CORRUPT): the entry was
+	// lost or altered in the server's file.
+	ErrServerCorrupt = errors.New("verify: the server reports that its stored entry does not match the log's hashes")
+
+	// ErrEntryChanged reports a server that serves other bytes at a receipt's index than the
+	// receipt's entry.
+	ErrEntryChanged = errors.New("verify: the server serves other bytes for this entry than the receipt holds")
+
 	// ErrNotConsistent reports a checkpoint that does not extend the one verified before: the log
 	// was rolled back or forked.
 	ErrNotConsistent = errors.New("verify: log does not extend the checkpoint verified before")

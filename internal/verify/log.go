@@ -172,6 +172,9 @@ func (s *stream) page(ctx context.Context) error {
 		s.pageSize /= 2
 		return nil
 	}
+	if status.Code(err) == codes.DataLoss {
+		return s.locateWithheld(ctx, start, n, err)
+	}
 	if err != nil {
 		return fmt.Errorf("verify: ListEntries from entry %d: %w", start, err)
 	}
@@ -249,6 +252,39 @@ func (s *stream) locate(ctx context.Context, entries []*candorv1.Entry, failure 
 		}
 	}
 	return failure
+}
+
+// locateWithheld names the entry a server refused to serve in a page of n entries from start
+// because, by its own check, it does not match the log's hashes (DataLoss, which Candor's server
+// answers for LOG_CORRUPT). The server stops a page at its first bad entry and says which only in
+// its message, which is not evidence; so the entry is found by asking again for shorter pages
+// from start: a page fails exactly when it reaches the bad entry (a binary search, about ten
+// calls for a page of 1000). If no shorter page fails, failure is returned as it is.
+func (s *stream) locateWithheld(ctx context.Context, start, n int64, failure error) error {
+	fails := func(k int64) (bool, error) {
+		_, err := s.client.ListEntries(ctx, &candorv1.ListEntriesRequest{StartIndex: start, MaxEntries: int32(k)})
+		if status.Code(err) == codes.DataLoss {
+			return true, nil
+		}
+		return false, err
+	}
+	lo, hi := int64(1), n // the smallest failing page length lies in [lo, hi]
+	if bad, err := fails(hi); err != nil || !bad {
+		return fmt.Errorf("verify: ListEntries from entry %d: %w", start, failure)
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		bad, err := fails(mid)
+		if err != nil {
+			return fmt.Errorf("verify: ListEntries from entry %d: %w (asking again to find the entry: %v)", start, failure, err)
+		}
+		if bad {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return &EntryError{Index: start + lo - 1, Err: fmt.Errorf("%w (%s)", ErrServerCorrupt, status.Convert(failure).Message())}
 }
 
 // peekKind returns the kind of an entry's bytes, or ENTRY_KIND_UNSPECIFIED if they do not decode.

@@ -1,8 +1,12 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/candorhq/candor/internal/translog"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -36,4 +40,37 @@ func Receipt(ctx context.Context, client candorv1.AuditServiceClient, key string
 		return fmt.Errorf("verify: receipt for entry %d, in a tree of %d entries: %w", p.Index, cp.Size, err)
 	}
 	return nil
+}
+
+// ServedEntry fetches the entry the server serves at index (ListEntries with start_index=index,
+// max_entries=1) and compares its bytes with want, a receipt's entry. A receipt's proofs show
+// that the server's tree still contains the entry's hash; this shows that the server still holds
+// and serves the entry itself. It fails with an [*EntryError] naming index: the bytes differ
+// ([ErrEntryChanged]), the server serves no entry there ([ErrMissingEntries]), or it refuses to
+// because its stored entry does not match its hashes ([ErrServerCorrupt]).
+//
+// Reading entries needs an auditor's or the admin's token unless the server runs with public
+// audit: when the server refuses the caller (PermissionDenied, Unauthenticated), ServedEntry
+// returns compared=false and no error, and nothing was compared.
+func ServedEntry(ctx context.Context, client candorv1.AuditServiceClient, index int64, want []byte) (compared bool, err error) {
+	resp, err := client.ListEntries(ctx, &candorv1.ListEntriesRequest{StartIndex: index, MaxEntries: 1})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return false, nil
+	case codes.DataLoss:
+		return true, &EntryError{Index: index, Kind: peekKind(want), Err: fmt.Errorf("%w (%s)", ErrServerCorrupt, status.Convert(err).Message())}
+	case codes.OutOfRange:
+		return true, &EntryError{Index: index, Kind: peekKind(want), Err: fmt.Errorf("%w: the server has no entry %d", ErrMissingEntries, index)}
+	default:
+		return false, fmt.Errorf("verify: ListEntries at entry %d: %w", index, err)
+	}
+	entries := resp.GetEntries()
+	if len(entries) == 0 || entries[0].GetIndex() != index {
+		return true, &EntryError{Index: index, Kind: peekKind(want), Err: fmt.Errorf("%w: asked for entry %d, the server served none", ErrMissingEntries, index)}
+	}
+	if !bytes.Equal(entries[0].GetData(), want) {
+		return true, &EntryError{Index: index, Kind: peekKind(want), Err: ErrEntryChanged}
+	}
+	return true, nil
 }

@@ -1,10 +1,12 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,9 +17,11 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 
 	"github.com/candorhq/candor/internal/daemon"
+	"github.com/candorhq/candor/internal/offline"
 	"github.com/candorhq/candor/internal/store"
 	ts "github.com/candorhq/candor/internal/testserver"
 	"github.com/candorhq/candor/internal/translog"
@@ -100,8 +104,9 @@ func otherKey(t *testing.T, key string) string {
 // state folder after a successful verification of it.
 type tamperFixture struct {
 	dataDir, stateDir, key string
-	size                   int64 // entries in the log
-	ballot                 int64 // index of a ballot entry
+	size                   int64             // entries in the log
+	ballot                 int64             // index of a ballot entry
+	ballotReceipt          *candorv1.Receipt // its receipt
 	last                   *candorv1.Receipt
 	auditorToken           string
 }
@@ -117,7 +122,8 @@ func newTamperFixture(t *testing.T) tamperFixture {
 	if err != nil {
 		t.Fatalf("Log of the honest server: %v", err)
 	}
-	f.size, f.ballot, f.last = sum.TreeSize, r.ballots[len(r.ballots)/2].LogIndex, r.last
+	f.ballotReceipt = r.ballots[len(r.ballots)/2]
+	f.size, f.ballot, f.last = sum.TreeSize, f.ballotReceipt.LogIndex, r.last
 	if f.last.LogIndex != f.size-1 {
 		t.Fatalf("the last write's entry is %d, want the last entry %d", f.last.LogIndex, f.size-1)
 	}
@@ -125,23 +131,49 @@ func newTamperFixture(t *testing.T) tamperFixture {
 	return f
 }
 
-// serve starts a server on a copy of the fixture's data folder after edit, and returns an auditor's
+// serve starts a server on a copy of the fixture's data folder after edit, and returns a stopped
+// copy of the edited folder, an auditor's
 // client of it, and a client of a lying operator: one who serves the edited entries as they are in
 // the file (skipping missing ones), as a malicious server would, with the real checkpoints and
-// proofs. Candor's own server refuses to serve entries that do not match their stored hashes
-// (DataLoss), so only the lying client tests what the auditor catches on its own.
-func (f tamperFixture) serve(t *testing.T, edit func(tx *bolt.Tx) error) (honest, lying *ts.Client) {
+// proofs.
+//
+// Candor's own server refuses to start on a file whose entries do not match their stored leaf
+// hashes: refused is then its start-up error, honest is nil, and the lying operator's checkpoints
+// and proofs come from a server started on the unedited copy (the edit left the hash tree, and so
+// every checkpoint and proof, as it was). Only the lying client tests what the auditor catches on
+// its own.
+func (f tamperFixture) serve(t *testing.T, edit func(tx *bolt.Tx) error) (dir string, honest, lying *ts.Client, refused error) {
 	t.Helper()
-	dir := copyDir(t, f.dataDir)
+	dir = copyDir(t, f.dataDir)
 	if edit != nil {
 		editDB(t, dir, edit)
 	}
 	raw := readEntries(t, filepath.Join(dir, "candor.db"))
-	srv := ts.Start(t, ts.DataDir(dir))
-	honest = ts.NewClient(srv.Conn(), f.auditorToken)
+	serveDir := dir
+	dir = copyDir(t, dir) // stays stopped, for candord check
+	if refused = startErr(dir); refused != nil {
+		serveDir = copyDir(t, f.dataDir)
+	}
+	srv := ts.Start(t, ts.DataDir(serveDir))
+	if refused == nil {
+		honest = ts.NewClient(srv.Conn(), f.auditorToken)
+	}
 	lying = ts.NewClient(srv.Conn(), f.auditorToken)
-	lying.Audit = lyingAudit{AuditServiceClient: honest.Audit, entries: raw}
-	return honest, lying
+	lying.Audit = lyingAudit{AuditServiceClient: lying.Audit, entries: raw}
+	return dir, honest, lying, refused
+}
+
+// startErr starts candord on dir and stops it at once; it returns the start-up error.
+func startErr(dir string) error {
+	d, err := daemon.New(daemon.Config{
+		DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return d.Serve(ctx)
 }
 
 // readEntries reads the log bucket of a bbolt file as it is.
@@ -287,11 +319,60 @@ func TestLogDetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			honest, client := f.serve(t, tt.edit)
+			dir, honest, client, refused := f.serve(t, tt.edit)
 			key := f.key
 			if tt.key != nil {
 				key = tt.key(t)
 			}
+
+			// Candor's own server refuses to start on an entry that does not match its leaf hash,
+			// naming it; it starts on a log rolled back whole (its hashes and checkpoint agree).
+			if tt.wantIndex >= 0 {
+				var ce *store.CorruptEntryError
+				if !errors.Is(refused, store.ErrLogCorrupt) || !errors.As(refused, &ce) || ce.Index != tt.wantIndex {
+					t.Errorf("start-up on the altered file: %v, want a CorruptEntryError naming entry %d", refused, tt.wantIndex)
+				} else if want := fmt.Sprintf("log entry %d ", tt.wantIndex); !strings.Contains(refused.Error(), want) {
+					t.Errorf("start-up error %q does not say %q", refused, want)
+				}
+			} else if refused != nil {
+				t.Errorf("start-up on the file: %v, want it served", refused)
+			}
+
+			// candord check on the stopped folder finds what a first-time auditor finds, with the
+			// folder's log.pub or the pinned key given.
+			keyFile := filepath.Join(t.TempDir(), "pinned.pub")
+			if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr strings.Builder
+			code := offline.Main(offline.Config{DataDir: dir, KeyFile: keyFile}, &stdout, &stderr)
+			switch {
+			case tt.wantFreshErr == nil && code != 0:
+				t.Errorf("candord check: exit %d, %s; want 0", code, stderr.String())
+			case tt.wantFreshErr != nil && code != 1:
+				t.Errorf("candord check: exit %d, stdout %q; want 1", code, stdout.String())
+			case tt.wantIndex >= 0 && !strings.Contains(stderr.String(), fmt.Sprintf("entry %d ", tt.wantIndex)):
+				t.Errorf("candord check: %q does not name entry %d", stderr.String(), tt.wantIndex)
+			}
+			if _, err := offline.Check(offline.Config{DataDir: dir, KeyFile: keyFile}); tt.wantIndex >= 0 {
+				if p := (*offline.Problem)(nil); !errors.As(err, &p) || p.Index != tt.wantIndex {
+					t.Errorf("offline.Check: %v, want a Problem naming entry %d", err, tt.wantIndex)
+				}
+			}
+
+			// A receipt for the ballot, checked against what is served today.
+			if tt.edit != nil && tt.wantIndex >= 0 {
+				_, err := verify.ServedEntry(client.Ctx(t), client.Audit, f.ballot, f.ballotReceipt.Entry)
+				changed := tt.wantIndex == f.ballot || (strings.Contains(tt.name, "swapped") && tt.wantIndex == f.ballot-1)
+				var ee *verify.EntryError
+				switch {
+				case changed && (!errors.As(err, &ee) || ee.Index != f.ballot):
+					t.Errorf("ServedEntry of the ballot's receipt: %v, want an EntryError naming entry %d", err, f.ballot)
+				case !changed && err != nil:
+					t.Errorf("ServedEntry of the untouched ballot: %v", err)
+				}
+			}
+
 			for _, run := range []struct {
 				name     string
 				stateDir string
@@ -300,10 +381,12 @@ func TestLogDetectsTampering(t *testing.T) {
 				{"auditor who verified before", copyDir(t, f.stateDir), tt.wantErr},
 				{"first-time auditor", t.TempDir(), tt.wantFreshErr},
 			} {
-				// Candor's own server, on the altered file, must not let verification pass either.
-				_, honestErr := verify.Log(honest.Ctx(t), honest.Audit, verify.Options{VerifierKey: key, StateDir: copyDir(t, run.stateDir), PageSize: 5})
-				if (honestErr == nil) != (run.wantErr == nil) {
-					t.Errorf("%s: Log of the honest server on the altered file: %v, want failure %v", run.name, honestErr, run.wantErr != nil)
+				if honest != nil {
+					// Candor's own server, on the altered file, must not let verification pass either.
+					_, honestErr := verify.Log(honest.Ctx(t), honest.Audit, verify.Options{VerifierKey: key, StateDir: copyDir(t, run.stateDir), PageSize: 5})
+					if (honestErr == nil) != (run.wantErr == nil) {
+						t.Errorf("%s: Log of the honest server on the altered file: %v, want failure %v", run.name, honestErr, run.wantErr != nil)
+					}
 				}
 				_, err := verify.Log(client.Ctx(t), client.Audit, verify.Options{VerifierKey: key, StateDir: run.stateDir, PageSize: 5})
 				if run.wantErr == nil {
@@ -393,5 +476,130 @@ func TestServerRefusesALogThatDoesNotMatchItsCheckpoint(t *testing.T) {
 	}
 	if !errors.Is(err, store.ErrLogCorrupt) {
 		t.Errorf("daemon.New: %v, want an error wrapping store.ErrLogCorrupt", err)
+	}
+}
+
+// corruptUnder flips one byte of every copy of data in the bbolt file of a running server's data
+// folder, writing to the file as a failing disk or a careless operator would, behind the server's
+// back: the server reads it through its map of the file, and so sees the change.
+func corruptUnder(t *testing.T, dir string, data []byte) {
+	t.Helper()
+	path := filepath.Join(dir, daemon.DBFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	for off := 0; ; {
+		i := bytes.Index(b[off:], data)
+		if i < 0 {
+			break
+		}
+		at := int64(off + i + len(data)/2)
+		if _, err := f.WriteAt([]byte{b[at] ^ 0x01}, at); err != nil {
+			t.Fatal(err)
+		}
+		n, off = n+1, off+i+len(data)
+	}
+	if n == 0 {
+		t.Fatal("the entry's bytes are not in the file")
+	}
+}
+
+// TestServerReportedCorruptionNamesTheEntry alters a ballot's stored bytes under a running server,
+// which then refuses to serve it (DataLoss, LOG_CORRUPT): the auditor's verification and a receipt
+// check must both name the entry, not only report that the server failed.
+func TestServerReportedCorruptionNamesTheEntry(t *testing.T) {
+	f := newTamperFixture(t)
+	dir := copyDir(t, f.dataDir)
+	srv := ts.Start(t, ts.DataDir(dir))
+	auditor := ts.NewClient(srv.Conn(), f.auditorToken)
+	corruptUnder(t, dir, f.ballotReceipt.Entry)
+
+	for _, pageSize := range []int{0, 5, 1} {
+		_, err := verify.Log(auditor.Ctx(t), auditor.Audit, verify.Options{VerifierKey: f.key, StateDir: copyDir(t, f.stateDir), PageSize: pageSize})
+		var ee *verify.EntryError
+		if !errors.Is(err, verify.ErrServerCorrupt) || !errors.As(err, &ee) || ee.Index != f.ballot {
+			t.Errorf("page size %d: Log: %v, want an EntryError naming entry %d, wrapping ErrServerCorrupt", pageSize, err, f.ballot)
+		}
+	}
+
+	proof, err := verify.ProofFromReceipt(f.ballotReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.Receipt(auditor.Ctx(t), auditor.Audit, f.key, proof); err != nil {
+		t.Errorf("Receipt: %v, want its proofs to pass (the hash tree is intact)", err)
+	}
+	compared, err := verify.ServedEntry(auditor.Ctx(t), auditor.Audit, f.ballot, f.ballotReceipt.Entry)
+	var ee *verify.EntryError
+	if !compared || !errors.Is(err, verify.ErrServerCorrupt) || !errors.As(err, &ee) || ee.Index != f.ballot {
+		t.Errorf("ServedEntry: %v (compared %v), want an EntryError naming entry %d, wrapping ErrServerCorrupt", err, compared, f.ballot)
+	}
+	// An untouched entry is served as its receipt holds it.
+	if compared, err := verify.ServedEntry(auditor.Ctx(t), auditor.Audit, f.last.LogIndex, f.last.Entry); !compared || err != nil {
+		t.Errorf("ServedEntry of an untouched entry: %v (compared %v), want equal bytes", err, compared)
+	}
+	// A participant may not read entries: nothing is compared, and that is not a failure.
+	alice := ts.NewClient(srv.Conn(), srv.AdminToken)
+	alice.Token = "not-an-auditor"
+	if compared, err := verify.ServedEntry(alice.Ctx(t), alice.Audit, f.ballot, f.ballotReceipt.Entry); compared || err != nil {
+		t.Errorf("ServedEntry without an auditor's token: %v (compared %v), want not compared", err, compared)
+	}
+}
+
+// TestCheckCleanFolder runs candord check on an honest stopped folder (exit 0, a one-line summary),
+// and on the folder of a running server (refused: the file is locked).
+func TestCheckCleanFolder(t *testing.T) {
+	f := newTamperFixture(t)
+	dir := copyDir(t, f.dataDir)
+	sum, err := offline.Check(offline.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("Check of an honest folder: %v", err)
+	}
+	if sum.Entries != f.size || sum.Checkpoints == 0 || sum.Ballots == 0 || sum.Origin != "candor.test/log" {
+		t.Errorf("Check: %+v, want %d entries, checkpoints, ballots, origin candor.test/log", sum, f.size)
+	}
+	var stdout, stderr strings.Builder
+	if code := offline.Main(offline.Config{DataDir: dir}, &stdout, &stderr); code != 0 || stderr.Len() != 0 ||
+		!strings.HasPrefix(stdout.String(), "OK: ") || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("candord check: exit %d, stdout %q, stderr %q; want 0 and one line", code, stdout.String(), stderr.String())
+	}
+
+	ts.Start(t, ts.DataDir(dir))
+	stdout.Reset()
+	start := time.Now()
+	code := offline.Main(offline.Config{DataDir: dir}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "locked by a running candord") {
+		t.Errorf("candord check on a running server's folder: exit %d, stderr %q; want 1, locked", code, stderr.String())
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("candord check waited %v for the lock", elapsed)
+	}
+}
+
+// TestCheckFindsEntryRewrittenWithItsLeafHash alters a ballot and rewrites its stored leaf hash to
+// match: the start-up check (entries against leaf hashes) cannot see it, but candord check, which
+// rebuilds the root from the entries, names the entry.
+func TestCheckFindsEntryRewrittenWithItsLeafHash(t *testing.T) {
+	f := newTamperFixture(t)
+	dir := copyDir(t, f.dataDir)
+	editDB(t, dir, func(tx *bolt.Tx) error {
+		v := entryValue(tx, f.ballot)
+		v[len(v)/2] ^= 0x01
+		if err := tx.Bucket(bucketLog).Put(u64(f.ballot), v); err != nil {
+			return err
+		}
+		leaf := tlog.RecordHash(v)
+		return tx.Bucket([]byte("hashes")).Put(u64(tlog.StoredHashIndex(0, f.ballot)), leaf[:])
+	})
+	_, err := offline.Check(offline.Config{DataDir: dir})
+	if p := (*offline.Problem)(nil); !errors.As(err, &p) || p.Index != f.ballot {
+		t.Errorf("Check: %v, want a Problem naming entry %d", err, f.ballot)
 	}
 }

@@ -14,6 +14,7 @@ func newBodyCmd(a *app) *cobra.Command {
 		newBodyAddMemberCmd(a),
 		newBodyListCmd(a),
 		newBodyMembersCmd(a),
+		newBodyRemoveMemberCmd(a),
 	)
 }
 

@@ -240,6 +240,9 @@ func newCallShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := readConsensusLists(cmd.Context(), cl.calls, call.GetCall()); err != nil {
+				return err
+			}
 			roster, err := cl.calls.GetCallRoster(cmd.Context(), &candorv1.GetCallRosterRequest{Name: args[0]})
 			if err != nil {
 				return err

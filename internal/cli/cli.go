@@ -138,6 +138,7 @@ Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed 
 
 	root.AddCommand(
 		newParticipantCmd(a),
+		newTokenCmd(a),
 		newAuditorCmd(a),
 		newBodyCmd(a),
 		newSOICmd(a),

@@ -35,7 +35,8 @@ func (a *app) dial() (*grpc.ClientConn, error) {
 	}
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(transport),
-		grpc.WithChainUnaryInterceptor(requestIDInterceptor, timeoutInterceptor(o.timeout)),
+		grpc.WithChainUnaryInterceptor(a.refuseInvalidUTF8, requestIDInterceptor, timeoutInterceptor(o.timeout)),
+		grpc.WithChainStreamInterceptor(a.refuseInvalidUTF8Stream),
 		grpc.WithUserAgent("candor-cli"),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 	}

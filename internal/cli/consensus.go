@@ -300,7 +300,7 @@ func designationString(c *candorv1.Call) string {
 	default:
 		return "after the call closes"
 	}
-	if n := len(cr.GetAppeals()); n > 0 {
+	if n := max(len(cr.GetAppeals()), int(cr.GetAppealCount())); n > 0 {
 		s += fmt.Sprintf(", appealed (%d)", n)
 	}
 	return s

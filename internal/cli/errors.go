@@ -280,6 +280,9 @@ var hints = map[string]func(ec errContext, meta map[string]string) string{
 	"COSIGNER_WITHOUT_POSITION": func(ec errContext, meta map[string]string) string {
 		return "every --cosigner must have stated a position in this call; name only those who have"
 	},
+	"SELF_COSIGNER": func(ec errContext, meta map[string]string) string {
+		return "you wrote this minority statement, so you cannot also be its --cosigner; name only other members who stand behind it"
+	},
 	"NOT_COSIGNER": func(ec errContext, meta map[string]string) string {
 		return "you are not named as a co-signer of this minority statement"
 	},
@@ -368,13 +371,35 @@ func transportCause(msg string) string {
 	return sentence(msg)
 }
 
-// sentence makes s fit in one line of a sentence: first line only, no trailing full stop.
+// sentence makes s fit in one line of a sentence without losing a word of it: its lines are joined
+// by single spaces, one closing full stop is dropped (an ellipsis is kept), and control and
+// bidirectional formatting characters are escaped ([escapeControls]), since s may be the server's.
 func sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = strings.TrimSpace(s[:i])
+	s = strings.Join(strings.Fields(s), " ")
+	if strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "..") {
+		s = strings.TrimSuffix(s, ".")
 	}
-	return strings.TrimRight(s, ". ")
+	return escapeControls(s)
+}
+
+// packageNames are the Go packages whose sentinel errors begin with their name ("translog: proof
+// does not verify"); [withoutPackagePrefixes] drops those names from a chain of messages.
+var packageNames = map[string]bool{"verify": true, "translog": true, "domain": true, "store": true, "service": true}
+
+// withoutPackagePrefixes drops the package names from an error chain such as "verify: replay:
+// translog: proof does not verify: entry 3": a part of the chain (the text between ": ") is dropped
+// only when it is exactly a package's name, so words inside a message are never touched ("does not
+// verify: entry 3" keeps its "verify", which a plain string replacement of "verify: " would lose).
+func withoutPackagePrefixes(msg string) string {
+	parts := strings.Split(msg, ": ")
+	kept := parts[:0]
+	for i, p := range parts {
+		if packageNames[p] && i < len(parts)-1 {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, ": ")
 }
 
 // upperSnake turns a code name such as "FailedPrecondition" into "FAILED_PRECONDITION".

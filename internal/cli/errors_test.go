@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/translog"
 	"github.com/candorhq/candor/internal/verify"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -95,10 +96,10 @@ func TestDescribeStatus(t *testing.T) {
 			wantCode: ExitFailure,
 		},
 		{
-			name:     "unknown reason falls back to the server's message",
-			st:       withDetails(t, codes.FailedPrecondition, "The option \"maybe\" is not one of the call's options.\nsecond line", info("UNKNOWN_OPTION")),
+			name:     "unknown reason falls back to the server's message, every word of it",
+			st:       withDetails(t, codes.FailedPrecondition, "The option \"maybe\" is not one of the call's options.\nsecond line.", info("UNKNOWN_OPTION")),
 			ec:       onCall,
-			want:     `candor: refused (UNKNOWN_OPTION): The option "maybe" is not one of the call's options`,
+			want:     `candor: refused (UNKNOWN_OPTION): The option "maybe" is not one of the call's options. second line`,
 			wantCode: ExitFailure,
 		},
 		{
@@ -388,6 +389,11 @@ func TestVerifyFailure(t *testing.T) {
 	got, _ = (&app{started: true}).describe(verifyFailure("the log", fmt.Errorf("%w: from 40 to 12 entries", verify.ErrNotConsistent)), nil)
 	if !strings.HasPrefix(got, "candor: the log failed verification: log does not extend the checkpoint verified before") {
 		t.Errorf("rollback: got %q", got)
+	}
+	// Package names go, the server's and the verifier's words stay: "does not verify" keeps its verb.
+	got, _ = (&app{started: true}).describe(verifyFailure("the receipt", fmt.Errorf("verify: %w: entry 3", translog.ErrProofFailed)), nil)
+	if want := "candor: the receipt failed verification: " + strings.TrimPrefix(translog.ErrProofFailed.Error(), "translog: ") + ": entry 3"; got != want {
+		t.Errorf("proof failure: got %q, want %q", got, want)
 	}
 	unreachable := fmt.Errorf("verify: GetCheckpoint: %w", status.Error(codes.Unavailable, "connection refused"))
 	got, code = (&app{started: true, opts: globalOptions{addr: "127.0.0.1:1"}}).describe(verifyFailure("the log", unreachable), nil)

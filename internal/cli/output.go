@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -82,9 +84,14 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 }
 
-// row writes cells as one table row.
+// row writes cells as one table row, each escaped ([escapeControls]): a tab or newline in a cell
+// cannot add a column or a row.
 func row(w io.Writer, cells ...string) {
-	fmt.Fprintln(w, strings.Join(cells, "\t"))
+	escaped := make([]string, len(cells))
+	for i, c := range cells {
+		escaped[i] = strings.ReplaceAll(escapeControls(c), "\n", `\n`)
+	}
+	fmt.Fprintln(w, strings.Join(escaped, "\t"))
 }
 
 // details prints "Key:  value" lines aligned, for one resource.
@@ -115,12 +122,13 @@ func (d *details) write(w io.Writer) error {
 		if k != "" {
 			k += ":"
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", k, r[1])
+		fmt.Fprintf(tw, "%s\t%s\n", k, strings.ReplaceAll(escapeControls(r[1]), "\n", `\n`))
 	}
 	return tw.Flush()
 }
 
-// writeText prints a free-text block (a call's matter) under a heading, indented, with its lines kept.
+// writeText prints a free-text block (a call's matter) under a heading, indented, with its lines kept
+// and everything else escaped ([escapeControls]).
 func writeText(w io.Writer, heading, text string) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -132,7 +140,8 @@ func writeText(w io.Writer, heading, text string) {
 			fmt.Fprintln(w)
 			continue
 		}
-		fmt.Fprintf(w, "  %s\n", line)
+		// Tabs (which the server allows in free text) become spaces; other controls are escaped.
+		fmt.Fprintf(w, "  %s\n", escapeControls(strings.ReplaceAll(line, "\t", "    ")))
 	}
 }
 
@@ -158,13 +167,43 @@ func (iw *indented) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// cell makes free text fit one table cell: white space runs become one space; empty becomes "-".
+// cell makes free text from the server fit one table cell: white space runs become one space, control
+// and bidirectional formatting characters are escaped ([escapeControls]); empty becomes "-".
 func cell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = escapeControls(strings.Join(strings.Fields(s), " "))
 	if s == "" {
 		return "-"
 	}
 	return s
+}
+
+// escapeControls makes text from the server safe to print on a terminal: control characters other
+// than newline (tab, carriage return, ESC, BEL, C1 codes...), Unicode's bidirectional formatting
+// characters (overrides, embeddings, isolates and marks: the Bidi_Control property) and invalid
+// UTF-8 are written as Go escapes (\x1b, \u202e), so that no name or title can move the cursor,
+// retitle the window, overwrite a line or reorder what the reader sees. Its output is printable, so
+// escaping twice changes nothing. Every table cell, detail line, text block and error sentence goes
+// through it (see [cell], [row], [details.write], [writeText] and [sentence]); -o json is escaped by
+// protojson, and in watch's one-line JSON by [escapeJSONLine].
+func escapeControls(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteRune(r)
+		case r < utf8.RuneSelf && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // short cuts free text to n runes for a table; -o json has it whole.

@@ -15,6 +15,8 @@ func newParticipantCmd(a *app) *cobra.Command {
 		newParticipantAddCmd(a),
 		newParticipantListCmd(a),
 		newParticipantShowCmd(a),
+		newParticipantReissueTokenCmd(a),
+		newParticipantDeactivateCmd(a),
 	)
 }
 
@@ -132,6 +134,9 @@ func participantDetails(a *app, p *candorv1.Participant) *details {
 	d.add("Auditor", yesNo(p.GetAuditor()))
 	d.add("SOI version", soiVersion(p.GetSoiVersion()))
 	d.add("Created", a.timeString(p.GetCreateTime()))
+	if p.GetDeactivated() {
+		d.add("Deactivated", a.timeString(p.GetDeactivateTime()))
+	}
 	return &d
 }
 

@@ -58,9 +58,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// packagePrefixes are stripped from verification errors, which chain several packages' messages.
-var packagePrefixes = strings.NewReplacer("verify: ", "", "translog: ", "", "domain: ", "")
-
 // verifyFailure turns an error from checking what (the log, a receipt, a checkpoint) into the
 // sentence candor prints. Evidence (a bad entry, a root or proof that does not match, a checkpoint not
 // signed by the key, a log that does not extend the one verified before) becomes a failure naming
@@ -69,7 +66,7 @@ var packagePrefixes = strings.NewReplacer("verify: ", "", "translog: ", "", "dom
 func verifyFailure(what string, err error) error {
 	var ee *verify.EntryError
 	if errors.As(err, &ee) {
-		return &failure{msg: what + " failed verification at " + packagePrefixes.Replace(ee.Error())}
+		return &failure{msg: what + " failed verification at " + withoutPackagePrefixes(ee.Error())}
 	}
 	for _, evidence := range []error{
 		verify.ErrRootMismatch, verify.ErrMissingEntries, verify.ErrNotConsistent, verify.ErrNoCheckpoint,
@@ -78,7 +75,7 @@ func verifyFailure(what string, err error) error {
 		translog.ErrMalformedProof, translog.ErrProofFailed, translog.ErrBadKey,
 	} {
 		if errors.Is(err, evidence) {
-			return &failure{msg: what + " failed verification: " + packagePrefixes.Replace(err.Error())}
+			return &failure{msg: what + " failed verification: " + withoutPackagePrefixes(err.Error())}
 		}
 	}
 	return err

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -176,47 +175,17 @@ func writeWatchResult(w io.Writer, c *candorv1.Call, roster []*candorv1.RosterEn
 	return writeGroups(w, c, r.GetGroups())
 }
 
-// escapeControls makes text from the server safe to print on a terminal: control characters other
-// than newline (ESC, BEL, C1 codes...), bidirectional overrides and invalid UTF-8 are written as Go
-// escapes (\x1b, \u202e), so that no name or title can move the cursor, retitle the window or
-// reorder what the reader sees.
-func escapeControls(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteRune(r)
-		case r < utf8.RuneSelf && unicode.IsControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || isBidiControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
 // escapeJSONLine escapes in a compact JSON text the characters JSON leaves raw but a terminal may
 // act on: C1 controls and bidirectional overrides. JSON allows them only inside strings, where \uXXXX
 // means the same character, so the document is unchanged for a parser.
 func escapeJSONLine(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r >= 0x7f && unicode.IsControl(r) || isBidiControl(r) {
+		if r >= 0x7f && unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			fmt.Fprintf(&b, `\u%04x`, r)
 			continue
 		}
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// isBidiControl reports whether r is one of Unicode's explicit bidirectional formatting characters.
-func isBidiControl(r rune) bool {
-	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }

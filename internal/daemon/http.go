@@ -45,6 +45,10 @@ func newInprocess(rpcServer *rpc.Server) (*inprocess, error) {
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return p.lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithUserAgent("candord-http"),
+		// Text that is not UTF-8 (from a path, a query or a form) is refused naming its field, as
+		// the server refuses it from a gRPC client, instead of failing to marshal as Internal.
+		grpc.WithChainUnaryInterceptor(rpc.RefuseInvalidUTF8),
+		grpc.WithChainStreamInterceptor(rpc.RefuseInvalidUTF8Stream),
 	)
 	if err != nil {
 		return nil, err

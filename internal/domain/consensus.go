@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -155,6 +156,9 @@ func CheckPropose(c *candorv1.Call) error {
 	if c.GetConsensus().GetFinal() != nil {
 		return ErrDesignationFinal
 	}
+	if len(c.GetConsensus().GetProposals()) >= MaxProposals {
+		return ErrTooManyProposals
+	}
 	return nil
 }
 
@@ -185,10 +189,6 @@ func CheckObjection(c *candorv1.Call, p string, now time.Time) error {
 	return nil
 }
 
-// MaxStatementsPerAuthor bounds one author's minority statements on one call: dissent belongs on the
-// record, but a call's record is read on every step of its workflow.
-const MaxStatementsPerAuthor = 3
-
 // CheckFinalize refuses the chair's finalisation at now: there must be a proposal whose objection
 // window has passed, so that no member loses the right to object.
 func CheckFinalize(c *candorv1.Call, now time.Time) error {
@@ -208,7 +208,8 @@ func CheckFinalize(c *candorv1.Call, now time.Time) error {
 	return nil
 }
 
-// CheckAppeal refuses participant p's appeal: eligible participants may appeal a final designation.
+// CheckAppeal refuses participant p's appeal: eligible participants may appeal a final designation,
+// each at most [MaxAppealsPerMember] times.
 func CheckAppeal(c *candorv1.Call, p string) error {
 	if err := requireConsensus(c); err != nil {
 		return err
@@ -219,8 +220,21 @@ func CheckAppeal(c *candorv1.Call, p string) error {
 	if c.GetConsensus().GetFinal() == nil {
 		return ErrDesignationNotFinal
 	}
+	filed := 0
+	for _, a := range c.GetConsensus().GetAppeals() {
+		if a.GetParticipant() == p {
+			filed++
+		}
+	}
+	if filed >= MaxAppealsPerMember {
+		return ErrTooManyAppeals
+	}
 	return nil
 }
+
+// ErrSelfCosigner refuses an author named among their own statement's co-signers: a co-signer is
+// someone else standing behind the text, and an author who co-signs would count twice.
+var ErrSelfCosigner = errors.New("domain: the author of a minority statement cannot also be its co-signer")
 
 // CheckMinorityStatement refuses a minority statement by author with the named co-signers; stated
 // holds everyone with a position on record in the call.
@@ -239,6 +253,14 @@ func CheckMinorityStatement(c *candorv1.Call, author string, cosigners []string,
 	}
 	if filed >= MaxStatementsPerAuthor {
 		return ErrTooManyStatements
+	}
+	if len(cosigners) > MaxCosigners {
+		return ErrTooManyCosigners
+	}
+	for _, p := range cosigners {
+		if p == author {
+			return ErrSelfCosigner
+		}
 	}
 	for _, p := range cosigners {
 		if !stated[p] {

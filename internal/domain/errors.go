@@ -35,7 +35,7 @@ var (
 	ErrSelfClearance           = errors.New("domain: a chair cannot rule on their own declared conflict")
 	ErrAlreadyObjected         = errors.New("domain: you have already objected to this proposal")
 	ErrCommentRequired         = errors.New("domain: opposition needs a comment giving its reasons")
-	ErrTooManyStatements       = errors.New("domain: you have filed as many minority statements on this call as one author may")
+	ErrTooManyStatements       = limit("you have filed as many minority statements on this call as one author may (%d)", MaxStatementsPerAuthor)
 	ErrExplanationRequired     = errors.New("domain: your statement of interest names an affected party: a declaration of no conflict must explain why")
 	ErrCallStillOpen           = errors.New("domain: positions are still being stated: close the call first")
 	ErrNoProposal              = errors.New("domain: the chair has proposed no designation yet")

@@ -55,13 +55,23 @@ var writeMethods = func() map[string]bool {
 
 // unaryInterceptor authenticates Candor's methods and bounds writes in flight. Methods outside
 // candor.v1 (health, reflection) pass through untouched.
+//
+// A request the codec could not parse is refused here, after authentication as any invalid request
+// is: the codec noted why against it (see [refusingCodec]).
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	refused := s.codec.take(req) // always taken, so nothing is left behind
 	if !strings.HasPrefix(info.FullMethod, "/candor.v1.") {
+		if refused != nil {
+			return nil, refused
+		}
 		return handler(ctx, req)
 	}
 	ctx, err := s.authenticate(ctx, info.FullMethod)
 	if err != nil {
 		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
 	}
 	if writeMethods[info.FullMethod] {
 		select {
@@ -76,16 +86,17 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 }
 
 // streamInterceptor authenticates Candor's streaming methods (WatchCall) as the unary one does. A
-// stream is a read: it takes no write slot.
+// stream is a read: it takes no write slot. Every stream, Candor's or not, receives through
+// [refusingStream], which refuses what the codec could not parse.
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if !strings.HasPrefix(info.FullMethod, "/candor.v1.") {
-		return handler(srv, ss)
+		return handler(srv, &refusingStream{ServerStream: ss, ctx: ss.Context(), codec: s.codec})
 	}
 	ctx, err := s.authenticate(ss.Context(), info.FullMethod)
 	if err != nil {
 		return err
 	}
-	return handler(srv, &authenticatedStream{ServerStream: ss, ctx: ctx})
+	return handler(srv, &refusingStream{ServerStream: ss, ctx: ctx, codec: s.codec})
 }
 
 // authenticate returns ctx carrying the principal of the request's bearer token (or the anonymous
@@ -101,14 +112,6 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	}
 	return context.WithValue(ctx, principalKey{}, pr), nil
 }
-
-// authenticatedStream is a server stream whose context carries the principal.
-type authenticatedStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *authenticatedStream) Context() context.Context { return s.ctx }
 
 // bearer returns the token of an "authorization: Bearer <token>" header, or "".
 func bearer(ctx context.Context) string {

@@ -89,6 +89,23 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			_, err := w.Alice.Participants.UpdateStatementOfInterest(w.Alice.Ctx(t), &candorv1.UpdateStatementOfInterestRequest{StatementOfInterest: soi})
 			return err
 		}},
+		{"display name of invisible characters", "display_name", func() error {
+			_, err := w.Admin.Participants.CreateParticipant(w.Admin.Ctx(t), &candorv1.CreateParticipantRequest{DisplayName: "\u200b\u3164\u200b"})
+			return err
+		}},
+		{"title with a right-to-left override", "call.title", func() error {
+			_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{Title: "Budget \u202eFY27"}})
+			return err
+		}},
+		{"organisation with a zero-width space", "statement_of_interest.interests[0].organization", func() error {
+			_, err := w.Alice.Participants.UpdateStatementOfInterest(w.Alice.Ctx(t), &candorv1.UpdateStatementOfInterestRequest{
+				StatementOfInterest: &candorv1.StatementOfInterest{Interests: []*candorv1.Interest{{Organization: "Exam\u200bple Inc."}}}})
+			return err
+		}},
+		{"carriage return in a matter", "call.matter", func() error {
+			_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{Title: "t", Matter: "one\r\ntwo"}})
+			return err
+		}},
 		{"empty ballot option", "option", func() error {
 			_, err := ts.Vote(t, w.Alice, call, "")
 			return err

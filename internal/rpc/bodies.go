@@ -84,3 +84,18 @@ func (s *Server) ListMembers(ctx context.Context, req *candorv1.ListMembersReque
 	ms, next := page(ms, limit, func(m *candorv1.Membership) string { return nameToken(m.Participant) })
 	return &candorv1.ListMembersResponse{Memberships: ms, NextPageToken: next}, nil
 }
+
+// RemoveMember implements candorv1.BodyServiceServer.
+func (s *Server) RemoveMember(ctx context.Context, req *candorv1.RemoveMemberRequest) (*candorv1.RemoveMemberResponse, error) {
+	var v violations
+	body := v.body("body", req.Body)
+	p := v.participant("participant", req.Participant)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	m, rcpt, err := s.svc.RemoveMember(ctx, principal(ctx), body, p)
+	if err != nil {
+		return nil, toStatus(s.log, "RemoveMember", err)
+	}
+	return &candorv1.RemoveMemberResponse{Membership: m, Receipt: rcpt}, nil
+}

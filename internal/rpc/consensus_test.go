@@ -57,6 +57,14 @@ func TestConsensusWorkflow(t *testing.T) {
 	wantStatus(t, err, codes.FailedPrecondition, "COSIGNER_WITHOUT_POSITION")
 	_, err = w.Carol.Calls.FileMinorityStatement(w.Carol.Ctx(t), &candorv1.FileMinorityStatementRequest{Call: call, Text: "We dissent."})
 	wantStatus(t, err, codes.FailedPrecondition, "POSITION_REQUIRED")
+	before := logSize(t, w)
+	_, err = w.Bob.Calls.FileMinorityStatement(w.Bob.Ctx(t), &candorv1.FileMinorityStatementRequest{
+		Call: call, Text: "We dissent.", Cosigners: []string{w.Names["alice"], w.Names["bob"]},
+	})
+	wantStatus(t, err, codes.InvalidArgument, "SELF_COSIGNER")
+	if after := logSize(t, w); after != before {
+		t.Errorf("a self-co-signed statement grew the log from %d to %d", before, after)
+	}
 	ms, err := w.Bob.Calls.FileMinorityStatement(w.Bob.Ctx(t), &candorv1.FileMinorityStatementRequest{
 		Call: call, Text: "Registries dissent: the cost falls on us.", Cosigners: []string{w.Names["alice"]},
 	})

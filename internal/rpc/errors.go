@@ -39,6 +39,10 @@ var mappings = []mapping{
 	{domain.ErrMemberOnly, codes.PermissionDenied, "NOT_MEMBER"},
 	{domain.ErrAuditorOnly, codes.PermissionDenied, "AUDITOR_REQUIRED"},
 	{domain.ErrNotEligible, codes.PermissionDenied, "NOT_ELIGIBLE"},
+	{domain.ErrDeactivated, codes.PermissionDenied, "PARTICIPANT_DEACTIVATED"},
+	{domain.ErrMemberRemoved, codes.PermissionDenied, "MEMBER_REMOVED"},
+	{domain.ErrAlreadyDeactivated, codes.FailedPrecondition, "ALREADY_DEACTIVATED"},
+	{domain.ErrNotAMember, codes.NotFound, "MEMBER_NOT_FOUND"},
 
 	{domain.ErrCallClosed, codes.FailedPrecondition, "CALL_CLOSED"},
 	{domain.ErrSOIRequired, codes.FailedPrecondition, "SOI_REQUIRED"},
@@ -59,6 +63,9 @@ var mappings = []mapping{
 	{domain.ErrAlreadyObjected, codes.FailedPrecondition, "ALREADY_OBJECTED"},
 	{domain.ErrCommentRequired, codes.InvalidArgument, "COMMENT_REQUIRED"},
 	{domain.ErrTooManyStatements, codes.FailedPrecondition, "TOO_MANY_STATEMENTS"},
+	// Every other cap on what one member may add to a call (domain/limits.go). FailedPrecondition,
+	// not ResourceExhausted: the cap does not lift with time, so a client must not retry.
+	{domain.ErrLimitReached, codes.FailedPrecondition, "LIMIT_REACHED"},
 	{domain.ErrExplanationRequired, codes.FailedPrecondition, "EXPLANATION_REQUIRED"},
 	{domain.ErrCallStillOpen, codes.FailedPrecondition, "CALL_STILL_OPEN"},
 	{domain.ErrNoProposal, codes.FailedPrecondition, "NO_PROPOSAL"},
@@ -68,6 +75,7 @@ var mappings = []mapping{
 	{domain.ErrObjectionWindowOpen, codes.FailedPrecondition, "OBJECTION_WINDOW_OPEN"},
 	{domain.ErrPositionRequired, codes.FailedPrecondition, "POSITION_REQUIRED"},
 	{domain.ErrCosignerWithoutPosition, codes.FailedPrecondition, "COSIGNER_WITHOUT_POSITION"},
+	{domain.ErrSelfCosigner, codes.InvalidArgument, "SELF_COSIGNER"},
 	{domain.ErrNotCosigner, codes.PermissionDenied, "NOT_COSIGNER"},
 	{domain.ErrAlreadySigned, codes.FailedPrecondition, "ALREADY_SIGNED"},
 	{domain.ErrStatementNotFound, codes.NotFound, "MINORITY_STATEMENT_NOT_FOUND"},

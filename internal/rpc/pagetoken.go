@@ -16,6 +16,9 @@ import (
 const (
 	tokenUUID  byte = 1
 	tokenIndex byte = 2
+	// tokenOffset: a position in a list kept in order inside one record (a call's objections,
+	// appeals, minority statements), which only ever grows at its end.
+	tokenOffset byte = 3
 )
 
 var errBadPageToken = errors.New("rpc: malformed page token")
@@ -99,4 +102,48 @@ func nameToken(name string) string {
 		panic("rpc: resource name without a UUID: " + name) // names are built by package resource
 	}
 	return encodeUUIDToken(id)
+}
+
+func encodeOffsetToken(n int) string {
+	b := make([]byte, 9)
+	b[0] = tokenOffset
+	binary.BigEndian.PutUint64(b[1:], uint64(n))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeOffsetToken returns 0 for the first page.
+func decodeOffsetToken(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := decodeToken(s)
+	if err != nil || len(b) != 9 || b[0] != tokenOffset {
+		return 0, errBadPageToken
+	}
+	n := binary.BigEndian.Uint64(b[1:])
+	if n > 1<<31 {
+		return 0, errBadPageToken
+	}
+	return int(n), nil
+}
+
+func (v *violations) offsetToken(field, s string) int {
+	n, err := decodeOffsetToken(s)
+	if err != nil {
+		v.add(field, "is not a page token from this list")
+	}
+	return n
+}
+
+// pageAt returns the page of items starting at offset, at most limit long, and the next page token
+// (or "").
+func pageAt[T any](items []T, offset, limit int) ([]T, string) {
+	if offset >= len(items) {
+		return nil, ""
+	}
+	end := offset + limit
+	if end >= len(items) {
+		return items[offset:], ""
+	}
+	return items[offset:end], encodeOffsetToken(end)
 }

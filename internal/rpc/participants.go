@@ -117,3 +117,40 @@ func (s *Server) UpdateStatementOfInterest(ctx context.Context, req *candorv1.Up
 	}
 	return &candorv1.UpdateStatementOfInterestResponse{StatementOfInterest: soi, Receipt: rcpt}, nil
 }
+
+// RotateToken implements candorv1.ParticipantServiceServer.
+func (s *Server) RotateToken(ctx context.Context, req *candorv1.RotateTokenRequest) (*candorv1.RotateTokenResponse, error) {
+	p, token, rcpt, err := s.svc.RotateToken(ctx, principal(ctx))
+	if err != nil {
+		return nil, toStatus(s.log, "RotateToken", err)
+	}
+	return &candorv1.RotateTokenResponse{Participant: p, Token: token, Receipt: rcpt}, nil
+}
+
+// ReissueToken implements candorv1.ParticipantServiceServer.
+func (s *Server) ReissueToken(ctx context.Context, req *candorv1.ReissueTokenRequest) (*candorv1.ReissueTokenResponse, error) {
+	var v violations
+	id := v.participant("name", req.Name)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	p, token, rcpt, err := s.svc.ReissueToken(ctx, principal(ctx), id)
+	if err != nil {
+		return nil, toStatus(s.log, "ReissueToken", err)
+	}
+	return &candorv1.ReissueTokenResponse{Participant: p, Token: token, Receipt: rcpt}, nil
+}
+
+// DeactivateParticipant implements candorv1.ParticipantServiceServer.
+func (s *Server) DeactivateParticipant(ctx context.Context, req *candorv1.DeactivateParticipantRequest) (*candorv1.DeactivateParticipantResponse, error) {
+	var v violations
+	id := v.participant("name", req.Name)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	p, rcpt, err := s.svc.DeactivateParticipant(ctx, principal(ctx), id)
+	if err != nil {
+		return nil, toStatus(s.log, "DeactivateParticipant", err)
+	}
+	return &candorv1.DeactivateParticipantResponse{Participant: p, Receipt: rcpt}, nil
+}

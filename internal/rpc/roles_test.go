@@ -251,6 +251,18 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 			_, err := c.Calls.SignMinorityStatement(c.Ctx(t), &candorv1.SignMinorityStatementRequest{Name: statement.MinorityStatement.Name})
 			return err
 		}, cosigner},
+		{"ListObjections", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.ListObjections(c.Ctx(t), &candorv1.ListObjectionsRequest{Call: final})
+			return err
+		}, bodyReaders},
+		{"ListAppeals", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.ListAppeals(c.Ctx(t), &candorv1.ListAppealsRequest{Call: final})
+			return err
+		}, bodyReaders},
+		{"ListMinorityStatements", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Calls.ListMinorityStatements(c.Ctx(t), &candorv1.ListMinorityStatementsRequest{Call: withPositions})
+			return err
+		}, bodyReaders},
 		{"GetReviewReport", func(t *testing.T, c *ts.Client) error {
 			_, err := c.Audit.GetReviewReport(c.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body})
 			return err
@@ -279,6 +291,29 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 			_, err := c.Audit.ListCallRecord(c.Ctx(t), &candorv1.ListCallRecordRequest{Call: call})
 			return err
 		}, auditors},
+		{"RotateToken", func(t *testing.T, c *ts.Client) error {
+			resp, err := c.Participants.RotateToken(c.Ctx(t), &candorv1.RotateTokenRequest{})
+			if err == nil {
+				c.Token = resp.Token // the old one no longer works; later rows need this client
+			}
+			return err
+		}, participants},
+		{"ReissueToken", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Participants.ReissueToken(c.Ctx(t), &candorv1.ReissueTokenRequest{Name: newParticipant(t, w.World)})
+			return err
+		}, adminOnly},
+		{"DeactivateParticipant", func(t *testing.T, c *ts.Client) error {
+			_, err := c.Participants.DeactivateParticipant(c.Ctx(t), &candorv1.DeactivateParticipantRequest{Name: newParticipant(t, w.World)})
+			return err
+		}, adminOnly},
+		{"RemoveMember", func(t *testing.T, c *ts.Client) error {
+			p := newParticipant(t, w.World)
+			if _, err := w.Admin.Bodies.AddMember(w.Admin.Ctx(t), &candorv1.AddMemberRequest{Body: w.Body, Participant: p, Role: candorv1.Role_ROLE_MEMBER}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Bodies.RemoveMember(c.Ctx(t), &candorv1.RemoveMemberRequest{Body: w.Body, Participant: p})
+			return err
+		}, adminOnly},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {
@@ -312,4 +347,14 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newParticipant creates a participant nobody else in the test uses and returns their name.
+func newParticipant(t *testing.T, w *ts.World) string {
+	t.Helper()
+	resp, err := w.Admin.Participants.CreateParticipant(w.Admin.Ctx(t), &candorv1.CreateParticipantRequest{DisplayName: "spare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Participant.Name
 }

@@ -30,6 +30,7 @@ type Server struct {
 	publicAudit bool
 	log         *slog.Logger
 	writeSlots  chan struct{} // one token per write in flight
+	codec       *refusingCodec
 }
 
 var (
@@ -50,12 +51,15 @@ func New(svc *service.Service, opts Options) *Server {
 	return &Server{
 		svc: svc, publicAudit: opts.PublicAudit, log: opts.Logger,
 		writeSlots: make(chan struct{}, opts.MaxWritesInFlight),
+		codec:      newRefusingCodec(),
 	}
 }
 
-// ServerOptions returns the interceptors the transport needs; pass them to grpc.NewServer.
+// ServerOptions returns the codec and interceptors the transport needs; pass them to grpc.NewServer.
+// The codec and the interceptors work together (see [refusingCodec]): install all or none.
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(s.codec),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/secure/precis"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -59,8 +60,15 @@ func (v violations) err() error {
 	return withInfo(codes.InvalidArgument, "INVALID_ARGUMENT", msg, v)
 }
 
-// text checks a free-text field: valid UTF-8, no control characters but newlines and tabs, and a
-// length in characters within [min, max].
+// text checks a free-text field (a description, matter, comment, statement): valid UTF-8, a length
+// in characters within [min, max], and no control characters but line feeds and tabs.
+//
+// Line feeds keep paragraphs. Tabs are kept too: they move nothing on a terminal, they are common in
+// pasted text, and the CLI shows them escaped in tables. Carriage returns are refused, as every other
+// C0 and C1 control is: printed raw, "\r" lets text overwrite the line it is on (send "\n" alone;
+// the CLI sends files as they are, so a file saved with CRLF line ends is refused, naming the field).
+// Bidirectional formatting characters are allowed in free text, where right-to-left prose needs
+// them; names and titles refuse them (see [violations.line]).
 func (v *violations) text(field, s string, min, max int) {
 	if !utf8.ValidString(s) {
 		v.add(field, "must be valid UTF-8")
@@ -79,8 +87,8 @@ func (v *violations) text(field, s string, min, max int) {
 		return
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
-			v.add(field, "must not contain control characters")
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			v.add(field, "must not contain control characters (%U)", r)
 			return
 		}
 	}
@@ -89,12 +97,46 @@ func (v *violations) text(field, s string, min, max int) {
 	}
 }
 
-// line is text on one line.
+// line checks a name or title (display names, body and call titles, organisations, employers,
+// options, stakeholder groups): text on one line that the PRECIS Nickname profile (RFC 8266, the
+// profile for names people show each other) accepts. That refuses control characters, bidirectional
+// overrides and isolates, zero-width and other default-ignorable characters, and names that are only
+// spaces, so a name cannot be blank to the eye, reorder what a reader sees, or pass for another.
+// The value is checked, not rewritten: what is stored is what was sent.
 func (v *violations) line(field, s string, min, max int) {
+	n := len(*v)
 	v.text(field, s, min, max)
-	if strings.ContainsAny(s, "\n\r\t") {
-		v.add(field, "must be on one line")
+	if len(*v) > n {
+		return // one violation per field
 	}
+	if strings.ContainsAny(s, "\n\t") {
+		v.add(field, "must be on one line")
+		return
+	}
+	if s == "" {
+		return
+	}
+	if _, err := precis.Nickname.String(s); err != nil {
+		if r, ok := invisibleRune(s); ok {
+			v.add(field, "must not contain invisible, formatting or control characters (%U)", r)
+		} else {
+			v.add(field, "must contain visible characters")
+		}
+	}
+}
+
+// invisibleRune returns the first rune of s the Nickname profile refuses on its own (spaces are
+// allowed alone: they are refused only when nothing else is left).
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		if _, err := precis.Nickname.String(string(r)); err != nil {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func (v *violations) participant(field, name string) uuid.UUID {
@@ -152,7 +194,8 @@ func (v *violations) requestID(field, id string, req proto.Message) service.Requ
 	if id == "" {
 		return service.Request{}
 	}
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+	parsed, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
 		v.add(field, "must be a UUID (or empty)")
 		return service.Request{}
 	}
@@ -163,7 +206,8 @@ func (v *violations) requestID(field, id string, req proto.Message) service.Requ
 		v.add(field, "request cannot be fingerprinted: %v", err)
 	}
 	h := sha256.Sum256(b)
-	return service.Request{ID: id, Fingerprint: h[:]}
+	// Compared as a UUID, not as text: a retry that spells the id in capitals is the same request.
+	return service.Request{ID: parsed.String(), Fingerprint: h[:]}
 }
 
 func clip(s string) string {

@@ -27,6 +27,11 @@ func TestTextLimits(t *testing.T) {
 		{"invalid utf-8", "\xff", 0, 10, false},
 		{"control character", "a\x00b", 0, 10, false},
 		{"newline in text", "a\nb", 0, 10, true},
+		{"tab in text", "a\tb", 0, 10, true},
+		{"carriage return", "a\r\nb", 0, 10, false},
+		{"escape", "a\x1b[2Jb", 0, 10, false},
+		{"C1 control", "a\u009bb", 0, 10, false},
+		{"right-to-left prose", "שלום \u200fעולם", 0, 20, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +41,58 @@ func TestTextLimits(t *testing.T) {
 				t.Errorf("text(%q, %d, %d) ok = %v, want %v (%v)", tt.in, tt.min, tt.max, got, tt.ok, v)
 			}
 		})
+	}
+}
+
+// TestLineNames checks names and titles against the PRECIS Nickname profile: visible text in any
+// script passes; bidirectional controls, invisible characters and names made only of them do not.
+func TestLineNames(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"plain", "Alice Adeyemi", true},
+		{"accents and scripts", "Zoë Ünal, 李, Acme شركة", true},
+		{"combining accent", "Jose\u0301", true},
+		{"emoji", "Alice 👍", true},
+		{"empty optional", "", true},
+		{"right-to-left override", "Alice\u202e evil", false},
+		{"left-to-right isolate", "a\u2066b\u2069", false},
+		{"right-to-left mark", "a\u200fb", false},
+		{"zero-width space only", "\u200b\u200b", false},
+		{"zero-width space inside", "Ali\u200bce", false},
+		{"Hangul filler only", "\u3164", false},
+		{"no-break spaces only", "\u00a0\u00a0", false},
+		{"soft hyphen", "Al\u00adice", false},
+		{"tab", "a\tb", false},
+		{"carriage return", "a\rb", false},
+		{"newline", "a\nb", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v violations
+			v.line("f", tt.in, 0, maxTitle)
+			if got := len(v) == 0; got != tt.ok {
+				t.Errorf("line(%q) ok = %v, want %v (%v)", tt.in, got, tt.ok, v)
+			}
+			if len(v) > 1 {
+				t.Errorf("line(%q) gave %d violations for one field: %v", tt.in, len(v), v)
+			}
+		})
+	}
+}
+
+func TestRequestIDIsCanonical(t *testing.T) {
+	id := uuid.New()
+	var v violations
+	a := v.requestID("request_id", id.String(), &candorv1.CreateBodyRequest{Title: "t", RequestId: id.String()})
+	b := v.requestID("request_id", strings.ToUpper(id.String()), &candorv1.CreateBodyRequest{Title: "t", RequestId: strings.ToUpper(id.String())})
+	if len(v) > 0 {
+		t.Fatal(v)
+	}
+	if a.ID != b.ID || string(a.Fingerprint) != string(b.Fingerprint) {
+		t.Errorf("%q and %q are two requests: %+v, %+v", id.String(), strings.ToUpper(id.String()), a, b)
 	}
 }
 
@@ -140,7 +197,7 @@ func TestWriteMethodsAreTheReceiptedOnes(t *testing.T) {
 			t.Errorf("read %s is bounded as a write", m)
 		}
 	}
-	if len(writeMethods) != 17 {
-		t.Errorf("%d write methods, want 17", len(writeMethods))
+	if len(writeMethods) != 21 { // 17, plus the four credential and membership changes
+		t.Errorf("%d write methods, want 21", len(writeMethods))
 	}
 }

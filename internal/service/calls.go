@@ -28,7 +28,7 @@ func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in
 		if err := requireChair(&tx.ReadTx, pr, body); err != nil {
 			return err
 		}
-		members, err := allMembers(&tx.ReadTx, body)
+		members, err := activeMembers(&tx.ReadTx, body)
 		if err != nil {
 			return err
 		}
@@ -58,15 +58,6 @@ func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in
 	return c, rcpt, nil
 }
 
-func allMembers(tx *store.ReadTx, body uuid.UUID) ([]string, error) {
-	ms, err := tx.ListMembers(body, uuid.Nil, 0)
-	names := make([]string, len(ms))
-	for i, m := range ms {
-		names[i] = m.GetParticipant()
-	}
-	return names, err
-}
-
 // GetCall returns a call.
 func (s *Service) GetCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, error) {
 	var c *candorv1.Call
@@ -78,7 +69,7 @@ func (s *Service) GetCall(ctx context.Context, pr Principal, body, call uuid.UUI
 		c, err = tx.Call(body, call)
 		return err
 	})
-	return c, err
+	return summarize(c, SummaryItems), err
 }
 
 // ListCalls lists a body's calls after the given one.
@@ -95,13 +86,16 @@ func (s *Service) ListCalls(ctx context.Context, pr Principal, body, after uuid.
 		cs, err = tx.ListCalls(body, after, limit)
 		return err
 	})
+	for i, c := range cs {
+		cs[i] = summarize(c, 0)
+	}
 	return cs, err
 }
 
 // CloseCall closes an open call and stores its result. The caller must chair the body.
 func (s *Service) CloseCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, *candorv1.Receipt, error) {
 	var c *candorv1.Call
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
 		var err error
 		if c, err = tx.Call(body, call); err != nil {
 			return err
@@ -115,7 +109,7 @@ func (s *Service) CloseCall(ctx context.Context, pr Principal, body, call uuid.U
 		return nil, nil, err
 	}
 	s.watchers.changed(call)
-	return c, rcpt, nil
+	return summarize(c, SummaryItems), rcpt, nil
 }
 
 // CloseDue closes every open call whose deadline has passed and returns how many it closed.
@@ -218,6 +212,9 @@ func callState(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) (map[st
 			return nil, nil, err
 		}
 		m, err := tx.Membership(body, id)
+		if err == nil && m == nil {
+			m, err = tx.FormerMembership(body, id) // removed while the call was open
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -303,14 +300,24 @@ func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) ([]*candor
 // callFor reads what one participant's write needs of a call: its head, with eligibility narrowed to
 // that participant when they are eligible. The rules only ask whether p is on the list, and decoding
 // the whole list on every declaration and ballot was the commit loop's largest cost (pprof: 12% of
-// CPU with 256 members).
+// CPU with 256 members). A participant removed from the body since the call opened is refused here:
+// both declarations and the writes that rest on them (ballots, positions) read the call through it.
 func callFor(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, error) {
 	c, err := tx.CallHead(body, call)
 	if err != nil {
 		return nil, err
 	}
-	if tx.IsEligible(call, p) {
+	eligible := tx.IsEligible(call, p)
+	if eligible {
 		c.EligibleParticipants = []string{resource.Participant(p)}
+	}
+	// Eligibility stays as fixed at opening, but only a current member may act on it.
+	m, err := tx.Membership(body, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := domain.CheckStillMember(eligible, m); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -377,6 +384,9 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 		if err := domain.CheckDeclaration(c, me, p.SoiVersion, restating, now); err != nil {
 			return err
 		}
+		if err := domain.CheckDeclarationsFiled(tx.Filed(call, pr.Participant, store.FiledDeclarations)); err != nil {
+			return err
+		}
 		var soi *candorv1.StatementOfInterest
 		if !restating {
 			if soi, err = tx.SOI(pr.Participant, p.SoiVersion); err != nil {
@@ -418,6 +428,9 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 		if err := tx.PutDeclaration(call, pr.Participant, d); err != nil {
 			return err
 		}
+		if err := tx.CountFiled(call, pr.Participant, store.FiledDeclarations); err != nil {
+			return err
+		}
 		index, err := record(tx, now, me, candorv1.EntryKind_ENTRY_KIND_DECLARATION, c.Name, call,
 			&candorv1.LogEntry{Payload: &candorv1.LogEntry_Declaration{Declaration: d}})
 		if err != nil {
@@ -442,7 +455,7 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 // ClearDeclaration records the chair's ruling on a participant's current declaration (REVIEW policy).
 func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call, participant uuid.UUID, decision candorv1.ClearanceDecision, note string) (*candorv1.Clearance, *candorv1.Receipt, error) {
 	var cl *candorv1.Clearance
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
 		c, err := tx.Call(body, call)
 		if err != nil {
 			return err
@@ -500,6 +513,9 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 		if err != nil {
 			return err
 		}
+		if err := domain.CheckBallotsCast(tx.Filed(call, pr.Participant, store.FiledBallots)); err != nil {
+			return err
+		}
 		prev, err := tx.Ballot(call, pr.Participant)
 		if err != nil {
 			return err
@@ -509,6 +525,9 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 			ConflictLevel: d.ConflictLevel, CreateTime: timestamppb.New(now), Supersedes: prev.GetName(),
 		}
 		if err := tx.PutBallot(call, pr.Participant, b); err != nil {
+			return err
+		}
+		if err := tx.CountFiled(call, pr.Participant, store.FiledBallots); err != nil {
 			return err
 		}
 		_, err = record(tx, now, me, candorv1.EntryKind_ENTRY_KIND_BALLOT, c.Name, call,

@@ -37,6 +37,9 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 		if err := domain.CheckStatement(position, comment); err != nil {
 			return err
 		}
+		if err := domain.CheckBallotsCast(tx.Filed(call, pr.Participant, store.FiledBallots)); err != nil {
+			return err
+		}
 		d := standing.Declaration
 		prev, err := tx.Position(call, pr.Participant)
 		if err != nil {
@@ -48,6 +51,9 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 			Supersedes: prev.GetName(),
 		}
 		if err := tx.PutPosition(call, pr.Participant, ps); err != nil {
+			return err
+		}
+		if err := tx.CountFiled(call, pr.Participant, store.FiledBallots); err != nil {
 			return err
 		}
 		_, err = record(tx, now, me, candorv1.EntryKind_ENTRY_KIND_POSITION, c.Name, call,
@@ -70,7 +76,7 @@ func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call 
 	check func(c *candorv1.Call, now time.Time) error,
 	change func(c *candorv1.Call, now time.Time) *candorv1.LogEntry) (*candorv1.Call, *candorv1.Receipt, error) {
 	var c *candorv1.Call
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
 		var err error
 		if c, err = tx.Call(body, call); err != nil {
 			return err
@@ -99,7 +105,7 @@ func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call 
 		return nil, nil, err
 	}
 	s.watchers.changed(call)
-	return c, rcpt, nil
+	return summarize(c, SummaryItems), rcpt, nil
 }
 
 // ProposeDesignation proposes (or revises) the consensus level and opens an objection window.

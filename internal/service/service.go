@@ -200,6 +200,7 @@ type Request struct {
 // write's own transaction, so a retry, even one racing the original, never writes twice: it gets the
 // original entry back, with a receipt against the newest checkpoint. Without an id it is write.
 func (s *Service) writeOnce(ctx context.Context, pr Principal, method string, req Request, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, *candorv1.LogEntry, error) {
+	fn = activeOnly(pr, fn)
 	if req.ID == "" {
 		rcpt, err := s.write(ctx, fn)
 		return rcpt, nil, err

@@ -102,7 +102,7 @@ func (s *Service) WatchCall(ctx context.Context, pr Principal, body, call uuid.U
 		if err != nil {
 			return err
 		}
-		if err := send(c, entries); err != nil {
+		if err := send(summarize(c, SummaryItems), entries); err != nil {
 			return err
 		}
 		select {

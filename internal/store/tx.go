@@ -141,6 +141,27 @@ func (tx *ReadTx) ParticipantByToken(h []byte) (uuid.UUID, error) {
 // PutToken maps a token hash to a participant.
 func (tx *Tx) PutToken(h []byte, p uuid.UUID) error { return tx.putRaw(bucketTokens, clone(h), id(p)) }
 
+// DeleteTokens removes every token of participant p, so none of them authenticates any more. It
+// scans the token index: tokens change rarely, and the index has one key per participant.
+func (tx *Tx) DeleteTokens(p uuid.UUID) error {
+	var hashes [][]byte
+	err := tx.scan(bucketTokens, nil, nil, 0, func(k, v []byte) (bool, error) {
+		if bytes.Equal(v, id(p)) {
+			hashes = append(hashes, clone(k))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		if err := tx.delete(bucketTokens, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // --- participants and statements of interest
 
 // Participant returns a participant.
@@ -220,6 +241,26 @@ func (tx *ReadTx) Membership(b, p uuid.UUID) (*candorv1.Membership, error) {
 // PutMembership stores a membership.
 func (tx *Tx) PutMembership(b, p uuid.UUID, m *candorv1.Membership) error {
 	return tx.put(bucketMembers, key(id(b), id(p)), m)
+}
+
+// RemoveMembership takes participant p out of body b, keeping the membership as it was under the
+// body's former members (see [ReadTx.FormerMembership]).
+func (tx *Tx) RemoveMembership(b, p uuid.UUID, m *candorv1.Membership) error {
+	if err := tx.put(bucketFormer, key(id(b), id(p)), m); err != nil {
+		return err
+	}
+	return tx.delete(bucketMembers, key(id(b), id(p)))
+}
+
+// FormerMembership returns the membership participant p had in body b when they were last removed,
+// or nil: the stakeholder group their ballots in calls open at the time are counted under.
+func (tx *ReadTx) FormerMembership(b, p uuid.UUID) (*candorv1.Membership, error) {
+	m := new(candorv1.Membership)
+	ok, err := tx.get(bucketFormer, key(id(b), id(p)), m)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // ListMembers returns up to limit members of a body after the given participant.
@@ -397,6 +438,35 @@ func (tx *Tx) PutBallot(c, p uuid.UUID, b *candorv1.Ballot) error {
 // Ballots returns every current ballot in a call, in participant order.
 func (tx *ReadTx) Ballots(c uuid.UUID) ([]*candorv1.Ballot, error) {
 	return list[*candorv1.Ballot](tx, bucketBallots, id(c), nil, 0)
+}
+
+// FiledKind is a kind of record one member files again and again in a call, superseding the last.
+type FiledKind byte
+
+// The records a member's cap counts (see domain.MaxDeclarationsPerMember, domain.MaxBallotsPerMember).
+const (
+	FiledDeclarations FiledKind = 1
+	FiledBallots      FiledKind = 2 // ballots in votes, positions in consensus calls
+)
+
+// Filed returns how many records of kind participant p has filed in call c, superseded ones
+// included. Calls opened before this count was kept start from the records filed since.
+func (tx *ReadTx) Filed(c, p uuid.UUID, kind FiledKind) int {
+	b := tx.btx.Bucket(bucketFiled)
+	if b == nil {
+		return 0 // a data file from before the count, opened read-only
+	}
+	v := b.Get(key(id(c), id(p), []byte{byte(kind)}))
+	if len(v) != 4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(v))
+}
+
+// CountFiled adds one to how many records of kind participant p has filed in call c.
+func (tx *Tx) CountFiled(c, p uuid.UUID, kind FiledKind) error {
+	v := binary.BigEndian.AppendUint32(nil, uint32(tx.Filed(c, p, kind)+1))
+	return tx.putRaw(bucketFiled, key(id(c), id(p), []byte{byte(kind)}), v)
 }
 
 // --- indexes into the log

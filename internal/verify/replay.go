@@ -81,19 +81,32 @@ type soiEntry struct {
 }
 
 type participantState struct {
-	soi *candorv1.StatementOfInterest // latest version, nil before the first
+	soi         *candorv1.StatementOfInterest // latest version, nil before the first
+	deactivated bool                          // no more changes by them
 }
 
 type bodyState struct {
 	members map[string]*candorv1.Membership // by participant name
+	former  map[string]*candorv1.Membership // removed members, as they were when removed
 }
 
-// memberNames returns the body's members in the server's order (by participant id, whose
-// canonical text sorts as its bytes).
-func (b *bodyState) memberNames() []string {
+// group is a participant's stakeholder group in the body: as a member, or as they were when
+// removed (their ballots in calls open at the time count under it).
+func (b *bodyState) group(p string) string {
+	if m := b.members[p]; m != nil {
+		return m.GetStakeholderGroup()
+	}
+	return b.former[p].GetStakeholderGroup()
+}
+
+// memberNames returns the body's members who are not deactivated (whom a new call makes
+// eligible) in the server's order (by participant id, whose canonical text sorts as its bytes).
+func (b *bodyState) memberNames(participants map[string]*participantState) []string {
 	names := make([]string, 0, len(b.members))
 	for p := range b.members {
-		names = append(names, p)
+		if !participants[p].deactivated {
+			names = append(names, p)
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -109,6 +122,8 @@ type callState struct {
 	standings map[string]domain.Standing             // current declaration and clearance, by participant, while open
 	ballots   map[string]*candorv1.Ballot            // current ballot, by participant, while a vote is open
 	positions map[string]*candorv1.PositionStatement // current position, by participant (consensus)
+	declared  map[string]int                         // declarations filed, superseded ones included, by participant, while open
+	cast      map[string]int                         // ballots or positions, superseded ones included, by participant, while open
 }
 
 // NewReplayer returns a Replayer for a log whose next entry is entry 0.
@@ -176,6 +191,10 @@ func (r *Replayer) apply(index int64, e *candorv1.LogEntry) error {
 	if now.After(r.lastTime) {
 		r.lastTime = now
 	}
+	// A deactivated participant makes no more changes, of any kind.
+	if ps := r.participants[e.GetActor()]; ps != nil && ps.deactivated {
+		return fmt.Errorf("%s by %s: %w", e.GetKind(), e.GetActor(), domain.ErrDeactivated)
+	}
 	switch e.GetKind() {
 	case candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_ADDED:
 		return r.participantAdded(e)
@@ -211,6 +230,12 @@ func (r *Replayer) apply(index int64, e *candorv1.LogEntry) error {
 		return r.minorityStatementFiled(e)
 	case candorv1.EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED:
 		return r.minorityStatementSigned(e)
+	case candorv1.EntryKind_ENTRY_KIND_TOKEN_ROTATED, candorv1.EntryKind_ENTRY_KIND_TOKEN_REISSUED:
+		return r.tokenChanged(e)
+	case candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_DEACTIVATED:
+		return r.participantDeactivated(e)
+	case candorv1.EntryKind_ENTRY_KIND_MEMBER_REMOVED:
+		return r.memberRemoved(e)
 	}
 	panic("unreachable: payloadFits accepts only known kinds")
 }
@@ -219,13 +244,15 @@ func (r *Replayer) apply(index int64, e *candorv1.LogEntry) error {
 // log.proto documents for that kind.
 func payloadFits(e *candorv1.LogEntry) bool {
 	switch e.GetKind() {
-	case candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_ADDED, candorv1.EntryKind_ENTRY_KIND_AUDITOR_GRANTED:
+	case candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_ADDED, candorv1.EntryKind_ENTRY_KIND_AUDITOR_GRANTED,
+		candorv1.EntryKind_ENTRY_KIND_TOKEN_ROTATED, candorv1.EntryKind_ENTRY_KIND_TOKEN_REISSUED,
+		candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_DEACTIVATED:
 		return e.GetParticipant() != nil
 	case candorv1.EntryKind_ENTRY_KIND_SOI_VERSION:
 		return e.GetStatementOfInterest() != nil
 	case candorv1.EntryKind_ENTRY_KIND_BODY_CREATED:
 		return e.GetBody() != nil
-	case candorv1.EntryKind_ENTRY_KIND_MEMBER_ADDED:
+	case candorv1.EntryKind_ENTRY_KIND_MEMBER_ADDED, candorv1.EntryKind_ENTRY_KIND_MEMBER_REMOVED:
 		return e.GetMembership() != nil
 	case candorv1.EntryKind_ENTRY_KIND_CALL_OPENED, candorv1.EntryKind_ENTRY_KIND_CALL_CLOSED:
 		return e.GetCall() != nil
@@ -338,7 +365,7 @@ func (r *Replayer) bodyCreated(e *candorv1.LogEntry) error {
 	if r.bodies[b.GetName()] != nil {
 		return inconsistent("body %s created twice", b.GetName())
 	}
-	r.bodies[b.GetName()] = &bodyState{members: map[string]*candorv1.Membership{}}
+	r.bodies[b.GetName()] = &bodyState{members: map[string]*candorv1.Membership{}, former: map[string]*candorv1.Membership{}}
 	r.counts.Bodies++
 	return nil
 }
@@ -389,14 +416,14 @@ func (r *Replayer) callOpened(e *candorv1.LogEntry, now time.Time) error {
 	if !want.GetEligibilityRestricted() {
 		want.EligibleParticipants = nil
 	}
-	if err := domain.PrepareCall(want, b.memberNames(), e.GetActor(), now); err != nil {
+	if err := domain.PrepareCall(want, b.memberNames(r.participants), e.GetActor(), now); err != nil {
 		return fmt.Errorf("call %s: %w", c.GetName(), err)
 	}
 	if !proto.Equal(want, c) {
 		return inconsistent("call %s as opened is not what the rules make of it with the body's %d members (eligible %d, restricted %v, state %s, opened by %q)",
 			c.GetName(), len(b.members), len(c.GetEligibleParticipants()), c.GetEligibilityRestricted(), c.GetState(), c.GetOpenedBy())
 	}
-	cs := &callState{call: c, body: b, standings: map[string]domain.Standing{}}
+	cs := &callState{call: c, body: b, standings: map[string]domain.Standing{}, declared: map[string]int{}, cast: map[string]int{}}
 	if c.GetKind() == candorv1.CallKind_CALL_KIND_CONSENSUS {
 		cs.positions = map[string]*candorv1.PositionStatement{}
 	} else {
@@ -434,6 +461,9 @@ func (r *Replayer) declaration(index int64, e *candorv1.LogEntry, now time.Time)
 	if p != e.GetActor() {
 		return inconsistent("declaration for %.120q filed by %s", p, e.GetActor())
 	}
+	if err := domain.CheckStillMember(domain.IsEligible(c, p), cs.body.members[p]); err != nil {
+		return fmt.Errorf("declaration by %s: %w", p, err)
+	}
 	if !strings.HasPrefix(d.GetName(), c.GetName()+"/declarations/") {
 		return inconsistent("declaration %.120q is not named in call %s", d.GetName(), c.GetName())
 	}
@@ -441,6 +471,9 @@ func (r *Replayer) declaration(index int64, e *candorv1.LogEntry, now time.Time)
 		return inconsistent("declaration by %s says it was filed at %v, not at its entry's time", p, d.GetCreateTime().AsTime())
 	}
 	if err := domain.CheckDeclaration(c, p, ps.soi.GetVersion(), false, now); err != nil {
+		return fmt.Errorf("declaration by %s: %w", p, err)
+	}
+	if err := domain.CheckDeclarationsFiled(cs.declared[p]); err != nil {
 		return fmt.Errorf("declaration by %s: %w", p, err)
 	}
 	if d.GetSoiVersion() != ps.soi.GetVersion() {
@@ -462,6 +495,7 @@ func (r *Replayer) declaration(index int64, e *candorv1.LogEntry, now time.Time)
 	}
 	// A new declaration needs a new ruling: the clearance of the one it supersedes is forgotten.
 	cs.standings[p] = domain.Standing{Declaration: d}
+	cs.declared[p]++
 	r.counts.Declarations++
 	return nil
 }
@@ -501,6 +535,9 @@ func (r *Replayer) standing(e *candorv1.LogEntry, cs *callState, what, p, name, 
 	if p != e.GetActor() {
 		return domain.Standing{}, inconsistent("%s for %.120q made by %s", what, p, e.GetActor())
 	}
+	if err := domain.CheckStillMember(domain.IsEligible(cs.call, p), cs.body.members[p]); err != nil {
+		return domain.Standing{}, fmt.Errorf("%s by %s: %w", what, p, err)
+	}
 	if !strings.HasPrefix(name, cs.call.GetName()+"/"+collection+"/") {
 		return domain.Standing{}, inconsistent("%s %.120q is not named in call %s", what, name, cs.call.GetName())
 	}
@@ -530,6 +567,9 @@ func (r *Replayer) ballot(e *candorv1.LogEntry, now time.Time) error {
 	if opt, err := domain.MatchOption(cs.call, b.GetOption()); err != nil || opt != b.GetOption() {
 		return fmt.Errorf("ballot by %s for %.120q: %w", p, b.GetOption(), domain.ErrUnknownOption)
 	}
+	if err := domain.CheckBallotsCast(cs.cast[p]); err != nil {
+		return fmt.Errorf("ballot by %s: %w", p, err)
+	}
 	d := st.Declaration
 	if b.GetDeclaration() != d.GetName() || b.GetConflictLevel() != d.GetConflictLevel() {
 		return inconsistent("ballot by %s rests on %.120q at conflict %s, but the current declaration is %s at %s",
@@ -539,6 +579,7 @@ func (r *Replayer) ballot(e *candorv1.LogEntry, now time.Time) error {
 		return inconsistent("ballot by %s supersedes %.120q, but the current one is %.120q", p, b.GetSupersedes(), prev.GetName())
 	}
 	cs.ballots[p] = b
+	cs.cast[p]++
 	r.counts.Ballots++
 	return nil
 }
@@ -564,6 +605,9 @@ func (r *Replayer) position(e *candorv1.LogEntry, now time.Time) error {
 	if domain.PositionLabel(ps.GetPosition()) == "" {
 		return fmt.Errorf("%w: position of %s is %s", ErrMalformedEntry, p, ps.GetPosition())
 	}
+	if err := domain.CheckBallotsCast(cs.cast[p]); err != nil {
+		return fmt.Errorf("position of %s: %w", p, err)
+	}
 	d := st.Declaration
 	if ps.GetDeclaration() != d.GetName() || ps.GetConflictLevel() != d.GetConflictLevel() {
 		return inconsistent("position of %s rests on %.120q at conflict %s, but the current declaration is %s at %s",
@@ -573,6 +617,7 @@ func (r *Replayer) position(e *candorv1.LogEntry, now time.Time) error {
 		return inconsistent("position of %s supersedes %.120q, but the current one is %.120q", p, ps.GetSupersedes(), prev.GetName())
 	}
 	cs.positions[p] = ps
+	cs.cast[p]++
 	r.counts.Positions++
 	return nil
 }
@@ -607,7 +652,7 @@ func (r *Replayer) callClosed(e *candorv1.LogEntry, now time.Time) error {
 	for _, p := range cs.call.GetEligibleParticipants() {
 		st := cs.standings[p]
 		st.SOIVersion = r.participants[p].soi.GetVersion() // eligible participants are members, so participants
-		st.Group = cs.body.members[p].GetStakeholderGroup()
+		st.Group = cs.body.group(p)
 		standings[p] = st
 	}
 	ballots := cs.ballots
@@ -638,7 +683,7 @@ func (r *Replayer) callClosed(e *candorv1.LogEntry, now time.Time) error {
 	}
 	// A consensus call's designation and dissent go on after it closes; who stated a position
 	// still matters (minority statements), the rest does not.
-	cs.call, cs.standings = want, nil
+	cs.call, cs.standings, cs.declared, cs.cast = want, nil, nil, nil
 	return nil
 }
 
@@ -806,5 +851,68 @@ func findStatement(c *candorv1.Call, name string) *candorv1.MinorityStatement {
 			return ms
 		}
 	}
+	return nil
+}
+
+// tokenChanged checks a participant's token being replaced: by themselves (TOKEN_ROTATED) or by
+// the admin (TOKEN_REISSUED). The entry says only that the credential changed.
+func (r *Replayer) tokenChanged(e *candorv1.LogEntry) error {
+	p := e.GetParticipant()
+	if e.GetSubject() != p.GetName() || r.participants[p.GetName()] == nil {
+		return inconsistent("token of %.120q replaced, not a participant of the log", p.GetName())
+	}
+	switch e.GetKind() {
+	case candorv1.EntryKind_ENTRY_KIND_TOKEN_ROTATED:
+		if e.GetActor() != p.GetName() {
+			return inconsistent("token of %s rotated by %q: only the participant rotates their own", p.GetName(), e.GetActor())
+		}
+	default:
+		if e.GetActor() != adminActor {
+			return fmt.Errorf("token of %s reissued by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
+		}
+	}
+	if p.GetEmail() != "" {
+		return fmt.Errorf("%w: participant %s carries an email address, which the log must never hold", ErrMalformedEntry, p.GetName())
+	}
+	return nil
+}
+
+func (r *Replayer) participantDeactivated(e *candorv1.LogEntry) error {
+	p := e.GetParticipant()
+	if e.GetActor() != adminActor {
+		return fmt.Errorf("participant %s deactivated by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
+	}
+	ps := r.participants[p.GetName()]
+	if e.GetSubject() != p.GetName() || ps == nil {
+		return inconsistent("deactivated %.120q, not a participant of the log", p.GetName())
+	}
+	if ps.deactivated {
+		return fmt.Errorf("participant %s: %w", p.GetName(), domain.ErrAlreadyDeactivated)
+	}
+	if !p.GetDeactivated() || !sameTime(p.GetDeactivateTime(), e.GetTime()) || p.GetEmail() != "" {
+		return fmt.Errorf("%w: deactivation of %s is not marked deactivated at its entry's time, or carries an email address", ErrMalformedEntry, p.GetName())
+	}
+	ps.deactivated = true
+	return nil
+}
+
+func (r *Replayer) memberRemoved(e *candorv1.LogEntry) error {
+	m := e.GetMembership()
+	if e.GetActor() != adminActor {
+		return fmt.Errorf("member %s removed by %q: %w", m.GetParticipant(), e.GetActor(), domain.ErrAdminOnly)
+	}
+	b := r.bodies[e.GetSubject()]
+	if b == nil {
+		return inconsistent("member removed from %.120q, not a body of the log", e.GetSubject())
+	}
+	cur := b.members[m.GetParticipant()]
+	if cur == nil {
+		return fmt.Errorf("removing %.120q from %s: %w", m.GetParticipant(), e.GetSubject(), domain.ErrNotAMember)
+	}
+	if !proto.Equal(cur, m) {
+		return inconsistent("removed membership of %s is not the membership the log built", m.GetParticipant())
+	}
+	delete(b.members, m.GetParticipant())
+	b.former[m.GetParticipant()] = m
 	return nil
 }

@@ -662,6 +662,63 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			g.body(inPast(verify.TimeTolerance / 2))
 			return -1
 		}, nil},
+		// Caps on what one member may add to a call (domain/limits.go).
+		{"declaration past the cap", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			for range domain.MaxDeclarationsPerMember {
+				g.declare(call, c.alice, none, join)
+			}
+			g.declare(call, c.bob, none, join) // another member's count is their own
+			g.declare(call, c.alice, none, join)
+			return g.last()
+		}, domain.ErrTooManyDeclarations},
+		{"ballot past the cap", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, none, join)
+			for range domain.MaxBallotsPerMember {
+				g.vote(call, c.alice, "yes")
+			}
+			g.vote(call, c.alice, "no")
+			return g.last()
+		}, domain.ErrTooManyBallots},
+		{"position past the cap", func(g *gen, c council) int64 {
+			call := consensusCall(g, c) // alice has stated one position
+			for range domain.MaxBallotsPerMember - 1 {
+				g.state(call, c.alice, support)
+			}
+			g.state(call, c.alice, support)
+			return g.last()
+		}, domain.ErrTooManyBallots},
+		{"appeal past the cap", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+			g.now = g.now.Add(2 * time.Hour)
+			g.finalize(call, c.chair)
+			for range domain.MaxAppealsPerMember {
+				g.appeal(call, c.bob)
+			}
+			g.appeal(call, c.alice) // another member's appeals are their own
+			g.appeal(call, c.bob)
+			return g.last()
+		}, domain.ErrTooManyAppeals},
+		{"proposal past the cap", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			for range domain.MaxProposals {
+				g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+			}
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour)
+			return g.last()
+		}, domain.ErrTooManyProposals},
+		{"minority statement past the cap", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			for range domain.MaxStatementsPerAuthor {
+				g.fileStatement(call, c.bob, nil)
+			}
+			g.fileStatement(call, c.bob, nil)
+			return g.last()
+		}, domain.ErrTooManyStatements},
 		{"whole honest session", func(g *gen, c council) int64 {
 			session(g, c)
 			return -1

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -63,6 +64,8 @@ func (s *Server) form(h pageHandler) http.Handler {
 			s.renderError(w, r, sess, http.StatusBadRequest, "This form could not be read. Go back, reload the page and try again.")
 			return
 		}
+		crlfToLF(r.PostForm)
+		crlfToLF(r.Form)
 		if !sameToken(r.PostFormValue("csrf"), sess.csrf) {
 			s.renderError(w, r, sess, http.StatusForbidden, "This form has expired or did not come from this page. Go back, reload the page and try again.")
 			return
@@ -227,4 +230,14 @@ func (s *Server) endIfUnauthenticated(w http.ResponseWriter, r *http.Request, er
 	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return true
+}
+
+// crlfToLF turns the CRLF line breaks browsers send for a textarea (HTML's form submission) into
+// the line feeds the server keeps: it refuses carriage returns in free text.
+func crlfToLF(form url.Values) {
+	for _, vs := range form {
+		for i, v := range vs {
+			vs[i] = strings.ReplaceAll(v, "\r\n", "\n")
+		}
+	}
 }

@@ -231,6 +231,10 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 			return nil, err
 		}
 	}
+	// The call carries its latest objections, appeals and minority statements; the page shows all.
+	if err := readConsensusLists(ctx, s.calls, call.GetCall()); err != nil {
+		return nil, err
+	}
 	v := newCallView(body, call.GetCall(), roster.GetEntries(), sess.who.Name, chair, s.now())
 	if v.Eligible {
 		v.SOI = soi

@@ -386,3 +386,23 @@ func refusalOf2(body string) []string {
 	r, s := refusalOf(body)
 	return []string{r, s}
 }
+
+// Browsers send a textarea's line breaks as CRLF; the server refuses carriage returns in free text,
+// so the web app must hand it line feeds, or every multi-line description would be refused.
+func TestMultiLineTextFromABrowser(t *testing.T) {
+	h := newHarness(t)
+	call := h.world.OpenVote(t, nil)
+	alice := h.signIn(h.world.Alice.Token)
+	from := path(call.Name)
+	p := alice.submit(from, from+"/declare", url.Values{
+		"restate": {"unchanged"}, "soi_hash": {soiHash(t, alice, from)}, "conflict_level": {"POTENTIAL"},
+		"description": {"I advise a registrar.\r\nThe contract ends in May."},
+	})
+	if reason, s := refusalOf(p.body); reason != "" || s != "" {
+		t.Fatalf("multi-line declaration refused: %s %s", reason, s)
+	}
+	got := h.roster(call.Name)[h.world.Names["alice"]].GetDeclaration().GetDescription()
+	if want := "I advise a registrar.\nThe contract ends in May."; got != want {
+		t.Errorf("description on record = %q, want %q", got, want)
+	}
+}

@@ -557,6 +557,113 @@ func (x *ListMembersResponse) GetNextPageToken() string {
 	return ""
 }
 
+type RemoveMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}".
+	Body string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// "participants/{participant}".
+	Participant   string `protobuf:"bytes,2,opt,name=participant,proto3" json:"participant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_candor_v1_body_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_body_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_body_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RemoveMemberRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+type RemoveMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The membership as it was before the removal.
+	Membership    *Membership `protobuf:"bytes,1,opt,name=membership,proto3" json:"membership,omitempty"`
+	Receipt       *Receipt    `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResponse) Reset() {
+	*x = RemoveMemberResponse{}
+	mi := &file_candor_v1_body_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResponse) ProtoMessage() {}
+
+func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_body_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_body_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RemoveMemberResponse) GetMembership() *Membership {
+	if x != nil {
+		return x.Membership
+	}
+	return nil
+}
+
+func (x *RemoveMemberResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 var File_candor_v1_body_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_body_service_proto_rawDesc = "" +
@@ -597,7 +704,15 @@ const file_candor_v1_body_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"v\n" +
 	"\x13ListMembersResponse\x127\n" +
 	"\vmemberships\x18\x01 \x03(\v2\x15.candor.v1.MembershipR\vmemberships\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xfb\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\x13RemoveMemberRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x12 \n" +
+	"\vparticipant\x18\x02 \x01(\tR\vparticipant\"{\n" +
+	"\x14RemoveMemberResponse\x125\n" +
+	"\n" +
+	"membership\x18\x01 \x01(\v2\x15.candor.v1.MembershipR\n" +
+	"membership\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xcc\x03\n" +
 	"\vBodyService\x12I\n" +
 	"\n" +
 	"CreateBody\x12\x1c.candor.v1.CreateBodyRequest\x1a\x1d.candor.v1.CreateBodyResponse\x12@\n" +
@@ -605,7 +720,8 @@ const file_candor_v1_body_service_proto_rawDesc = "" +
 	"\n" +
 	"ListBodies\x12\x1c.candor.v1.ListBodiesRequest\x1a\x1d.candor.v1.ListBodiesResponse\x12F\n" +
 	"\tAddMember\x12\x1b.candor.v1.AddMemberRequest\x1a\x1c.candor.v1.AddMemberResponse\x12L\n" +
-	"\vListMembers\x12\x1d.candor.v1.ListMembersRequest\x1a\x1e.candor.v1.ListMembersResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\vListMembers\x12\x1d.candor.v1.ListMembersRequest\x1a\x1e.candor.v1.ListMembersResponse\x12O\n" +
+	"\fRemoveMember\x12\x1e.candor.v1.RemoveMemberRequest\x1a\x1f.candor.v1.RemoveMemberResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_body_service_proto_rawDescOnce sync.Once
@@ -619,47 +735,53 @@ func file_candor_v1_body_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_body_service_proto_rawDescData
 }
 
-var file_candor_v1_body_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_candor_v1_body_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_candor_v1_body_service_proto_goTypes = []any{
-	(*CreateBodyRequest)(nil),   // 0: candor.v1.CreateBodyRequest
-	(*CreateBodyResponse)(nil),  // 1: candor.v1.CreateBodyResponse
-	(*GetBodyRequest)(nil),      // 2: candor.v1.GetBodyRequest
-	(*GetBodyResponse)(nil),     // 3: candor.v1.GetBodyResponse
-	(*ListBodiesRequest)(nil),   // 4: candor.v1.ListBodiesRequest
-	(*ListBodiesResponse)(nil),  // 5: candor.v1.ListBodiesResponse
-	(*AddMemberRequest)(nil),    // 6: candor.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),   // 7: candor.v1.AddMemberResponse
-	(*ListMembersRequest)(nil),  // 8: candor.v1.ListMembersRequest
-	(*ListMembersResponse)(nil), // 9: candor.v1.ListMembersResponse
-	(*Body)(nil),                // 10: candor.v1.Body
-	(*Receipt)(nil),             // 11: candor.v1.Receipt
-	(Role)(0),                   // 12: candor.v1.Role
-	(*Membership)(nil),          // 13: candor.v1.Membership
+	(*CreateBodyRequest)(nil),    // 0: candor.v1.CreateBodyRequest
+	(*CreateBodyResponse)(nil),   // 1: candor.v1.CreateBodyResponse
+	(*GetBodyRequest)(nil),       // 2: candor.v1.GetBodyRequest
+	(*GetBodyResponse)(nil),      // 3: candor.v1.GetBodyResponse
+	(*ListBodiesRequest)(nil),    // 4: candor.v1.ListBodiesRequest
+	(*ListBodiesResponse)(nil),   // 5: candor.v1.ListBodiesResponse
+	(*AddMemberRequest)(nil),     // 6: candor.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),    // 7: candor.v1.AddMemberResponse
+	(*ListMembersRequest)(nil),   // 8: candor.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),  // 9: candor.v1.ListMembersResponse
+	(*RemoveMemberRequest)(nil),  // 10: candor.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil), // 11: candor.v1.RemoveMemberResponse
+	(*Body)(nil),                 // 12: candor.v1.Body
+	(*Receipt)(nil),              // 13: candor.v1.Receipt
+	(Role)(0),                    // 14: candor.v1.Role
+	(*Membership)(nil),           // 15: candor.v1.Membership
 }
 var file_candor_v1_body_service_proto_depIdxs = []int32{
-	10, // 0: candor.v1.CreateBodyResponse.body:type_name -> candor.v1.Body
-	11, // 1: candor.v1.CreateBodyResponse.receipt:type_name -> candor.v1.Receipt
-	10, // 2: candor.v1.GetBodyResponse.body:type_name -> candor.v1.Body
-	10, // 3: candor.v1.ListBodiesResponse.bodies:type_name -> candor.v1.Body
-	12, // 4: candor.v1.AddMemberRequest.role:type_name -> candor.v1.Role
-	13, // 5: candor.v1.AddMemberResponse.membership:type_name -> candor.v1.Membership
-	11, // 6: candor.v1.AddMemberResponse.receipt:type_name -> candor.v1.Receipt
-	13, // 7: candor.v1.ListMembersResponse.memberships:type_name -> candor.v1.Membership
-	0,  // 8: candor.v1.BodyService.CreateBody:input_type -> candor.v1.CreateBodyRequest
-	2,  // 9: candor.v1.BodyService.GetBody:input_type -> candor.v1.GetBodyRequest
-	4,  // 10: candor.v1.BodyService.ListBodies:input_type -> candor.v1.ListBodiesRequest
-	6,  // 11: candor.v1.BodyService.AddMember:input_type -> candor.v1.AddMemberRequest
-	8,  // 12: candor.v1.BodyService.ListMembers:input_type -> candor.v1.ListMembersRequest
-	1,  // 13: candor.v1.BodyService.CreateBody:output_type -> candor.v1.CreateBodyResponse
-	3,  // 14: candor.v1.BodyService.GetBody:output_type -> candor.v1.GetBodyResponse
-	5,  // 15: candor.v1.BodyService.ListBodies:output_type -> candor.v1.ListBodiesResponse
-	7,  // 16: candor.v1.BodyService.AddMember:output_type -> candor.v1.AddMemberResponse
-	9,  // 17: candor.v1.BodyService.ListMembers:output_type -> candor.v1.ListMembersResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	12, // 0: candor.v1.CreateBodyResponse.body:type_name -> candor.v1.Body
+	13, // 1: candor.v1.CreateBodyResponse.receipt:type_name -> candor.v1.Receipt
+	12, // 2: candor.v1.GetBodyResponse.body:type_name -> candor.v1.Body
+	12, // 3: candor.v1.ListBodiesResponse.bodies:type_name -> candor.v1.Body
+	14, // 4: candor.v1.AddMemberRequest.role:type_name -> candor.v1.Role
+	15, // 5: candor.v1.AddMemberResponse.membership:type_name -> candor.v1.Membership
+	13, // 6: candor.v1.AddMemberResponse.receipt:type_name -> candor.v1.Receipt
+	15, // 7: candor.v1.ListMembersResponse.memberships:type_name -> candor.v1.Membership
+	15, // 8: candor.v1.RemoveMemberResponse.membership:type_name -> candor.v1.Membership
+	13, // 9: candor.v1.RemoveMemberResponse.receipt:type_name -> candor.v1.Receipt
+	0,  // 10: candor.v1.BodyService.CreateBody:input_type -> candor.v1.CreateBodyRequest
+	2,  // 11: candor.v1.BodyService.GetBody:input_type -> candor.v1.GetBodyRequest
+	4,  // 12: candor.v1.BodyService.ListBodies:input_type -> candor.v1.ListBodiesRequest
+	6,  // 13: candor.v1.BodyService.AddMember:input_type -> candor.v1.AddMemberRequest
+	8,  // 14: candor.v1.BodyService.ListMembers:input_type -> candor.v1.ListMembersRequest
+	10, // 15: candor.v1.BodyService.RemoveMember:input_type -> candor.v1.RemoveMemberRequest
+	1,  // 16: candor.v1.BodyService.CreateBody:output_type -> candor.v1.CreateBodyResponse
+	3,  // 17: candor.v1.BodyService.GetBody:output_type -> candor.v1.GetBodyResponse
+	5,  // 18: candor.v1.BodyService.ListBodies:output_type -> candor.v1.ListBodiesResponse
+	7,  // 19: candor.v1.BodyService.AddMember:output_type -> candor.v1.AddMemberResponse
+	9,  // 20: candor.v1.BodyService.ListMembers:output_type -> candor.v1.ListMembersResponse
+	11, // 21: candor.v1.BodyService.RemoveMember:output_type -> candor.v1.RemoveMemberResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_body_service_proto_init() }
@@ -674,7 +796,7 @@ func file_candor_v1_body_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_body_service_proto_rawDesc), len(file_candor_v1_body_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BodyService_CreateBody_FullMethodName  = "/candor.v1.BodyService/CreateBody"
-	BodyService_GetBody_FullMethodName     = "/candor.v1.BodyService/GetBody"
-	BodyService_ListBodies_FullMethodName  = "/candor.v1.BodyService/ListBodies"
-	BodyService_AddMember_FullMethodName   = "/candor.v1.BodyService/AddMember"
-	BodyService_ListMembers_FullMethodName = "/candor.v1.BodyService/ListMembers"
+	BodyService_CreateBody_FullMethodName   = "/candor.v1.BodyService/CreateBody"
+	BodyService_GetBody_FullMethodName      = "/candor.v1.BodyService/GetBody"
+	BodyService_ListBodies_FullMethodName   = "/candor.v1.BodyService/ListBodies"
+	BodyService_AddMember_FullMethodName    = "/candor.v1.BodyService/AddMember"
+	BodyService_ListMembers_FullMethodName  = "/candor.v1.BodyService/ListMembers"
+	BodyService_RemoveMember_FullMethodName = "/candor.v1.BodyService/RemoveMember"
 )
 
 // BodyServiceClient is the client API for BodyService service.
@@ -42,6 +43,16 @@ type BodyServiceClient interface {
 	AddMember(ctx context.Context, in *AddMemberRequest, opts ...grpc.CallOption) (*AddMemberResponse, error)
 	// ListMembers lists a body's members. Any authenticated caller.
 	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
+	// RemoveMember takes a participant out of a body. Admin only. They stay on every record they made.
+	//
+	// Calls already open keep the eligibility list fixed when they opened, so their denominators and
+	// roster do not change, and what the participant filed before leaving (declarations, ballots,
+	// positions) stays and counts, under the stakeholder group they had. From the removal on they can
+	// no longer declare, vote or state a position in the body's calls (PermissionDenied, reason
+	// MEMBER_REMOVED): the check runs in the same transaction as the write, and the auditor replays it.
+	// Calls opened later leave them out. AddMember brings them back. Removing a participant who is not
+	// a member is NotFound, reason MEMBER_NOT_FOUND.
+	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error)
 }
 
 type bodyServiceClient struct {
@@ -102,6 +113,16 @@ func (c *bodyServiceClient) ListMembers(ctx context.Context, in *ListMembersRequ
 	return out, nil
 }
 
+func (c *bodyServiceClient) RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveMemberResponse)
+	err := c.cc.Invoke(ctx, BodyService_RemoveMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BodyServiceServer is the server API for BodyService service.
 // All implementations must embed UnimplementedBodyServiceServer
 // for forward compatibility.
@@ -118,6 +139,16 @@ type BodyServiceServer interface {
 	AddMember(context.Context, *AddMemberRequest) (*AddMemberResponse, error)
 	// ListMembers lists a body's members. Any authenticated caller.
 	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
+	// RemoveMember takes a participant out of a body. Admin only. They stay on every record they made.
+	//
+	// Calls already open keep the eligibility list fixed when they opened, so their denominators and
+	// roster do not change, and what the participant filed before leaving (declarations, ballots,
+	// positions) stays and counts, under the stakeholder group they had. From the removal on they can
+	// no longer declare, vote or state a position in the body's calls (PermissionDenied, reason
+	// MEMBER_REMOVED): the check runs in the same transaction as the write, and the auditor replays it.
+	// Calls opened later leave them out. AddMember brings them back. Removing a participant who is not
+	// a member is NotFound, reason MEMBER_NOT_FOUND.
+	RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error)
 	mustEmbedUnimplementedBodyServiceServer()
 }
 
@@ -142,6 +173,9 @@ func (UnimplementedBodyServiceServer) AddMember(context.Context, *AddMemberReque
 }
 func (UnimplementedBodyServiceServer) ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMembers not implemented")
+}
+func (UnimplementedBodyServiceServer) RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveMember not implemented")
 }
 func (UnimplementedBodyServiceServer) mustEmbedUnimplementedBodyServiceServer() {}
 func (UnimplementedBodyServiceServer) testEmbeddedByValue()                     {}
@@ -254,6 +288,24 @@ func _BodyService_ListMembers_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BodyService_RemoveMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BodyServiceServer).RemoveMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BodyService_RemoveMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BodyServiceServer).RemoveMember(ctx, req.(*RemoveMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BodyService_ServiceDesc is the grpc.ServiceDesc for BodyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -280,6 +332,10 @@ var BodyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMembers",
 			Handler:    _BodyService_ListMembers_Handler,
+		},
+		{
+			MethodName: "RemoveMember",
+			Handler:    _BodyService_RemoveMember_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

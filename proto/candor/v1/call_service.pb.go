@@ -1608,7 +1608,8 @@ type AppealDesignationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "bodies/{body}/calls/{call}".
 	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
-	// 1 to 4000 characters.
+	// 1 to 4000 characters. Each member may appeal the final designation at most 3 times; a fourth
+	// appeal is refused with FAILED_PRECONDITION, reason LIMIT_REACHED.
 	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1710,6 +1711,7 @@ func (x *AppealDesignationResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+// A participant may file at most 3 minority statements on one call (reason TOO_MANY_STATEMENTS).
 type FileMinorityStatementRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "bodies/{body}/calls/{call}".
@@ -1932,6 +1934,349 @@ func (x *SignMinorityStatementResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+type ListObjectionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// At most 100 (larger values are read as 100); 0 means 100.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListObjectionsRequest) Reset() {
+	*x = ListObjectionsRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListObjectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListObjectionsRequest) ProtoMessage() {}
+
+func (x *ListObjectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListObjectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListObjectionsRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListObjectionsRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ListObjectionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListObjectionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListObjectionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Objections    []*Objection           `protobuf:"bytes,1,rep,name=objections,proto3" json:"objections,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListObjectionsResponse) Reset() {
+	*x = ListObjectionsResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListObjectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListObjectionsResponse) ProtoMessage() {}
+
+func (x *ListObjectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListObjectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListObjectionsResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListObjectionsResponse) GetObjections() []*Objection {
+	if x != nil {
+		return x.Objections
+	}
+	return nil
+}
+
+func (x *ListObjectionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ListAppealsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// At most 100 (larger values are read as 100); 0 means 100.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAppealsRequest) Reset() {
+	*x = ListAppealsRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAppealsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAppealsRequest) ProtoMessage() {}
+
+func (x *ListAppealsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAppealsRequest.ProtoReflect.Descriptor instead.
+func (*ListAppealsRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListAppealsRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ListAppealsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAppealsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAppealsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appeals       []*Appeal              `protobuf:"bytes,1,rep,name=appeals,proto3" json:"appeals,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAppealsResponse) Reset() {
+	*x = ListAppealsResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAppealsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAppealsResponse) ProtoMessage() {}
+
+func (x *ListAppealsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAppealsResponse.ProtoReflect.Descriptor instead.
+func (*ListAppealsResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListAppealsResponse) GetAppeals() []*Appeal {
+	if x != nil {
+		return x.Appeals
+	}
+	return nil
+}
+
+func (x *ListAppealsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ListMinorityStatementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}/calls/{call}".
+	Call string `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// At most 20 (larger values are read as 20); 0 means 20. A statement may hold 20000 characters
+	// and 100 co-signers, so 20 of them stay well under the 4 MiB message limit.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMinorityStatementsRequest) Reset() {
+	*x = ListMinorityStatementsRequest{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMinorityStatementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMinorityStatementsRequest) ProtoMessage() {}
+
+func (x *ListMinorityStatementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMinorityStatementsRequest.ProtoReflect.Descriptor instead.
+func (*ListMinorityStatementsRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListMinorityStatementsRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ListMinorityStatementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMinorityStatementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListMinorityStatementsResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	MinorityStatements []*MinorityStatement   `protobuf:"bytes,1,rep,name=minority_statements,json=minorityStatements,proto3" json:"minority_statements,omitempty"`
+	NextPageToken      string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListMinorityStatementsResponse) Reset() {
+	*x = ListMinorityStatementsResponse{}
+	mi := &file_candor_v1_call_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMinorityStatementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMinorityStatementsResponse) ProtoMessage() {}
+
+func (x *ListMinorityStatementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_call_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMinorityStatementsResponse.ProtoReflect.Descriptor instead.
+func (*ListMinorityStatementsResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_call_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListMinorityStatementsResponse) GetMinorityStatements() []*MinorityStatement {
+	if x != nil {
+		return x.MinorityStatements
+	}
+	return nil
+}
+
+func (x *ListMinorityStatementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_candor_v1_call_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_call_service_proto_rawDesc = "" +
@@ -2057,8 +2402,33 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x9a\x01\n" +
 	"\x1dSignMinorityStatementResponse\x12K\n" +
 	"\x12minority_statement\x18\x01 \x01(\v2\x1c.candor.v1.MinorityStatementR\x11minorityStatement\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xff\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"g\n" +
+	"\x15ListObjectionsRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"v\n" +
+	"\x16ListObjectionsResponse\x124\n" +
+	"\n" +
+	"objections\x18\x01 \x03(\v2\x14.candor.v1.ObjectionR\n" +
+	"objections\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"d\n" +
+	"\x12ListAppealsRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"j\n" +
+	"\x13ListAppealsResponse\x12+\n" +
+	"\aappeals\x18\x01 \x03(\v2\x11.candor.v1.AppealR\aappeals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"o\n" +
+	"\x1dListMinorityStatementsRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x97\x01\n" +
+	"\x1eListMinorityStatementsResponse\x12M\n" +
+	"\x13minority_statements\x18\x01 \x03(\v2\x1c.candor.v1.MinorityStatementR\x12minorityStatements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x93\r\n" +
 	"\vCallService\x12C\n" +
 	"\bOpenCall\x12\x1a.candor.v1.OpenCallRequest\x1a\x1b.candor.v1.OpenCallResponse\x12@\n" +
 	"\aGetCall\x12\x19.candor.v1.GetCallRequest\x1a\x1a.candor.v1.GetCallResponse\x12F\n" +
@@ -2076,7 +2446,10 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x13FinalizeDesignation\x12%.candor.v1.FinalizeDesignationRequest\x1a&.candor.v1.FinalizeDesignationResponse\x12^\n" +
 	"\x11AppealDesignation\x12#.candor.v1.AppealDesignationRequest\x1a$.candor.v1.AppealDesignationResponse\x12j\n" +
 	"\x15FileMinorityStatement\x12'.candor.v1.FileMinorityStatementRequest\x1a(.candor.v1.FileMinorityStatementResponse\x12j\n" +
-	"\x15SignMinorityStatement\x12'.candor.v1.SignMinorityStatementRequest\x1a(.candor.v1.SignMinorityStatementResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x15SignMinorityStatement\x12'.candor.v1.SignMinorityStatementRequest\x1a(.candor.v1.SignMinorityStatementResponse\x12U\n" +
+	"\x0eListObjections\x12 .candor.v1.ListObjectionsRequest\x1a!.candor.v1.ListObjectionsResponse\x12L\n" +
+	"\vListAppeals\x12\x1d.candor.v1.ListAppealsRequest\x1a\x1e.candor.v1.ListAppealsResponse\x12m\n" +
+	"\x16ListMinorityStatements\x12(.candor.v1.ListMinorityStatementsRequest\x1a).candor.v1.ListMinorityStatementsResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_call_service_proto_rawDescOnce sync.Once
@@ -2090,133 +2463,148 @@ func file_candor_v1_call_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_call_service_proto_rawDescData
 }
 
-var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_candor_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_candor_v1_call_service_proto_goTypes = []any{
-	(*OpenCallRequest)(nil),               // 0: candor.v1.OpenCallRequest
-	(*OpenCallResponse)(nil),              // 1: candor.v1.OpenCallResponse
-	(*GetCallRequest)(nil),                // 2: candor.v1.GetCallRequest
-	(*GetCallResponse)(nil),               // 3: candor.v1.GetCallResponse
-	(*ListCallsRequest)(nil),              // 4: candor.v1.ListCallsRequest
-	(*ListCallsResponse)(nil),             // 5: candor.v1.ListCallsResponse
-	(*CloseCallRequest)(nil),              // 6: candor.v1.CloseCallRequest
-	(*CloseCallResponse)(nil),             // 7: candor.v1.CloseCallResponse
-	(*GetCallRosterRequest)(nil),          // 8: candor.v1.GetCallRosterRequest
-	(*RosterEntry)(nil),                   // 9: candor.v1.RosterEntry
-	(*GetCallRosterResponse)(nil),         // 10: candor.v1.GetCallRosterResponse
-	(*WatchCallRequest)(nil),              // 11: candor.v1.WatchCallRequest
-	(*WatchCallResponse)(nil),             // 12: candor.v1.WatchCallResponse
-	(*FileDeclarationRequest)(nil),        // 13: candor.v1.FileDeclarationRequest
-	(*FileDeclarationResponse)(nil),       // 14: candor.v1.FileDeclarationResponse
-	(*ClearDeclarationRequest)(nil),       // 15: candor.v1.ClearDeclarationRequest
-	(*ClearDeclarationResponse)(nil),      // 16: candor.v1.ClearDeclarationResponse
-	(*CastBallotRequest)(nil),             // 17: candor.v1.CastBallotRequest
-	(*CastBallotResponse)(nil),            // 18: candor.v1.CastBallotResponse
-	(*StatePositionRequest)(nil),          // 19: candor.v1.StatePositionRequest
-	(*StatePositionResponse)(nil),         // 20: candor.v1.StatePositionResponse
-	(*ProposeDesignationRequest)(nil),     // 21: candor.v1.ProposeDesignationRequest
-	(*ProposeDesignationResponse)(nil),    // 22: candor.v1.ProposeDesignationResponse
-	(*ObjectToDesignationRequest)(nil),    // 23: candor.v1.ObjectToDesignationRequest
-	(*ObjectToDesignationResponse)(nil),   // 24: candor.v1.ObjectToDesignationResponse
-	(*FinalizeDesignationRequest)(nil),    // 25: candor.v1.FinalizeDesignationRequest
-	(*FinalizeDesignationResponse)(nil),   // 26: candor.v1.FinalizeDesignationResponse
-	(*AppealDesignationRequest)(nil),      // 27: candor.v1.AppealDesignationRequest
-	(*AppealDesignationResponse)(nil),     // 28: candor.v1.AppealDesignationResponse
-	(*FileMinorityStatementRequest)(nil),  // 29: candor.v1.FileMinorityStatementRequest
-	(*FileMinorityStatementResponse)(nil), // 30: candor.v1.FileMinorityStatementResponse
-	(*SignMinorityStatementRequest)(nil),  // 31: candor.v1.SignMinorityStatementRequest
-	(*SignMinorityStatementResponse)(nil), // 32: candor.v1.SignMinorityStatementResponse
-	(*Call)(nil),                          // 33: candor.v1.Call
-	(*Receipt)(nil),                       // 34: candor.v1.Receipt
-	(*Declaration)(nil),                   // 35: candor.v1.Declaration
-	(*Clearance)(nil),                     // 36: candor.v1.Clearance
-	(*StatementOfInterest)(nil),           // 37: candor.v1.StatementOfInterest
-	(ConflictLevel)(0),                    // 38: candor.v1.ConflictLevel
-	(Intent)(0),                           // 39: candor.v1.Intent
-	(ClearanceDecision)(0),                // 40: candor.v1.ClearanceDecision
-	(*Ballot)(nil),                        // 41: candor.v1.Ballot
-	(Position)(0),                         // 42: candor.v1.Position
-	(*PositionStatement)(nil),             // 43: candor.v1.PositionStatement
-	(ConsensusLevel)(0),                   // 44: candor.v1.ConsensusLevel
-	(*Objection)(nil),                     // 45: candor.v1.Objection
-	(*Appeal)(nil),                        // 46: candor.v1.Appeal
-	(*MinorityStatement)(nil),             // 47: candor.v1.MinorityStatement
+	(*OpenCallRequest)(nil),                // 0: candor.v1.OpenCallRequest
+	(*OpenCallResponse)(nil),               // 1: candor.v1.OpenCallResponse
+	(*GetCallRequest)(nil),                 // 2: candor.v1.GetCallRequest
+	(*GetCallResponse)(nil),                // 3: candor.v1.GetCallResponse
+	(*ListCallsRequest)(nil),               // 4: candor.v1.ListCallsRequest
+	(*ListCallsResponse)(nil),              // 5: candor.v1.ListCallsResponse
+	(*CloseCallRequest)(nil),               // 6: candor.v1.CloseCallRequest
+	(*CloseCallResponse)(nil),              // 7: candor.v1.CloseCallResponse
+	(*GetCallRosterRequest)(nil),           // 8: candor.v1.GetCallRosterRequest
+	(*RosterEntry)(nil),                    // 9: candor.v1.RosterEntry
+	(*GetCallRosterResponse)(nil),          // 10: candor.v1.GetCallRosterResponse
+	(*WatchCallRequest)(nil),               // 11: candor.v1.WatchCallRequest
+	(*WatchCallResponse)(nil),              // 12: candor.v1.WatchCallResponse
+	(*FileDeclarationRequest)(nil),         // 13: candor.v1.FileDeclarationRequest
+	(*FileDeclarationResponse)(nil),        // 14: candor.v1.FileDeclarationResponse
+	(*ClearDeclarationRequest)(nil),        // 15: candor.v1.ClearDeclarationRequest
+	(*ClearDeclarationResponse)(nil),       // 16: candor.v1.ClearDeclarationResponse
+	(*CastBallotRequest)(nil),              // 17: candor.v1.CastBallotRequest
+	(*CastBallotResponse)(nil),             // 18: candor.v1.CastBallotResponse
+	(*StatePositionRequest)(nil),           // 19: candor.v1.StatePositionRequest
+	(*StatePositionResponse)(nil),          // 20: candor.v1.StatePositionResponse
+	(*ProposeDesignationRequest)(nil),      // 21: candor.v1.ProposeDesignationRequest
+	(*ProposeDesignationResponse)(nil),     // 22: candor.v1.ProposeDesignationResponse
+	(*ObjectToDesignationRequest)(nil),     // 23: candor.v1.ObjectToDesignationRequest
+	(*ObjectToDesignationResponse)(nil),    // 24: candor.v1.ObjectToDesignationResponse
+	(*FinalizeDesignationRequest)(nil),     // 25: candor.v1.FinalizeDesignationRequest
+	(*FinalizeDesignationResponse)(nil),    // 26: candor.v1.FinalizeDesignationResponse
+	(*AppealDesignationRequest)(nil),       // 27: candor.v1.AppealDesignationRequest
+	(*AppealDesignationResponse)(nil),      // 28: candor.v1.AppealDesignationResponse
+	(*FileMinorityStatementRequest)(nil),   // 29: candor.v1.FileMinorityStatementRequest
+	(*FileMinorityStatementResponse)(nil),  // 30: candor.v1.FileMinorityStatementResponse
+	(*SignMinorityStatementRequest)(nil),   // 31: candor.v1.SignMinorityStatementRequest
+	(*SignMinorityStatementResponse)(nil),  // 32: candor.v1.SignMinorityStatementResponse
+	(*ListObjectionsRequest)(nil),          // 33: candor.v1.ListObjectionsRequest
+	(*ListObjectionsResponse)(nil),         // 34: candor.v1.ListObjectionsResponse
+	(*ListAppealsRequest)(nil),             // 35: candor.v1.ListAppealsRequest
+	(*ListAppealsResponse)(nil),            // 36: candor.v1.ListAppealsResponse
+	(*ListMinorityStatementsRequest)(nil),  // 37: candor.v1.ListMinorityStatementsRequest
+	(*ListMinorityStatementsResponse)(nil), // 38: candor.v1.ListMinorityStatementsResponse
+	(*Call)(nil),                           // 39: candor.v1.Call
+	(*Receipt)(nil),                        // 40: candor.v1.Receipt
+	(*Declaration)(nil),                    // 41: candor.v1.Declaration
+	(*Clearance)(nil),                      // 42: candor.v1.Clearance
+	(*StatementOfInterest)(nil),            // 43: candor.v1.StatementOfInterest
+	(ConflictLevel)(0),                     // 44: candor.v1.ConflictLevel
+	(Intent)(0),                            // 45: candor.v1.Intent
+	(ClearanceDecision)(0),                 // 46: candor.v1.ClearanceDecision
+	(*Ballot)(nil),                         // 47: candor.v1.Ballot
+	(Position)(0),                          // 48: candor.v1.Position
+	(*PositionStatement)(nil),              // 49: candor.v1.PositionStatement
+	(ConsensusLevel)(0),                    // 50: candor.v1.ConsensusLevel
+	(*Objection)(nil),                      // 51: candor.v1.Objection
+	(*Appeal)(nil),                         // 52: candor.v1.Appeal
+	(*MinorityStatement)(nil),              // 53: candor.v1.MinorityStatement
 }
 var file_candor_v1_call_service_proto_depIdxs = []int32{
-	33, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
-	33, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
-	34, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
-	33, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
-	33, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
-	33, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
-	34, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
-	35, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
-	36, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
+	39, // 0: candor.v1.OpenCallRequest.call:type_name -> candor.v1.Call
+	39, // 1: candor.v1.OpenCallResponse.call:type_name -> candor.v1.Call
+	40, // 2: candor.v1.OpenCallResponse.receipt:type_name -> candor.v1.Receipt
+	39, // 3: candor.v1.GetCallResponse.call:type_name -> candor.v1.Call
+	39, // 4: candor.v1.ListCallsResponse.calls:type_name -> candor.v1.Call
+	39, // 5: candor.v1.CloseCallResponse.call:type_name -> candor.v1.Call
+	40, // 6: candor.v1.CloseCallResponse.receipt:type_name -> candor.v1.Receipt
+	41, // 7: candor.v1.RosterEntry.declaration:type_name -> candor.v1.Declaration
+	42, // 8: candor.v1.RosterEntry.clearance:type_name -> candor.v1.Clearance
 	9,  // 9: candor.v1.GetCallRosterResponse.entries:type_name -> candor.v1.RosterEntry
-	33, // 10: candor.v1.WatchCallResponse.call:type_name -> candor.v1.Call
+	39, // 10: candor.v1.WatchCallResponse.call:type_name -> candor.v1.Call
 	9,  // 11: candor.v1.WatchCallResponse.roster:type_name -> candor.v1.RosterEntry
-	37, // 12: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
-	38, // 13: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
-	39, // 14: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
-	35, // 15: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
-	34, // 16: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	40, // 17: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
-	36, // 18: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
-	34, // 19: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
-	41, // 20: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
-	34, // 21: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
-	42, // 22: candor.v1.StatePositionRequest.position:type_name -> candor.v1.Position
-	43, // 23: candor.v1.StatePositionResponse.position_statement:type_name -> candor.v1.PositionStatement
-	34, // 24: candor.v1.StatePositionResponse.receipt:type_name -> candor.v1.Receipt
-	44, // 25: candor.v1.ProposeDesignationRequest.level:type_name -> candor.v1.ConsensusLevel
-	33, // 26: candor.v1.ProposeDesignationResponse.call:type_name -> candor.v1.Call
-	34, // 27: candor.v1.ProposeDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	45, // 28: candor.v1.ObjectToDesignationResponse.objection:type_name -> candor.v1.Objection
-	34, // 29: candor.v1.ObjectToDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	33, // 30: candor.v1.FinalizeDesignationResponse.call:type_name -> candor.v1.Call
-	34, // 31: candor.v1.FinalizeDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	46, // 32: candor.v1.AppealDesignationResponse.appeal:type_name -> candor.v1.Appeal
-	34, // 33: candor.v1.AppealDesignationResponse.receipt:type_name -> candor.v1.Receipt
-	47, // 34: candor.v1.FileMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
-	34, // 35: candor.v1.FileMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
-	47, // 36: candor.v1.SignMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
-	34, // 37: candor.v1.SignMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
-	0,  // 38: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
-	2,  // 39: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
-	4,  // 40: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
-	6,  // 41: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
-	8,  // 42: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
-	11, // 43: candor.v1.CallService.WatchCall:input_type -> candor.v1.WatchCallRequest
-	13, // 44: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
-	15, // 45: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
-	17, // 46: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
-	19, // 47: candor.v1.CallService.StatePosition:input_type -> candor.v1.StatePositionRequest
-	21, // 48: candor.v1.CallService.ProposeDesignation:input_type -> candor.v1.ProposeDesignationRequest
-	23, // 49: candor.v1.CallService.ObjectToDesignation:input_type -> candor.v1.ObjectToDesignationRequest
-	25, // 50: candor.v1.CallService.FinalizeDesignation:input_type -> candor.v1.FinalizeDesignationRequest
-	27, // 51: candor.v1.CallService.AppealDesignation:input_type -> candor.v1.AppealDesignationRequest
-	29, // 52: candor.v1.CallService.FileMinorityStatement:input_type -> candor.v1.FileMinorityStatementRequest
-	31, // 53: candor.v1.CallService.SignMinorityStatement:input_type -> candor.v1.SignMinorityStatementRequest
-	1,  // 54: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
-	3,  // 55: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
-	5,  // 56: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
-	7,  // 57: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
-	10, // 58: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
-	12, // 59: candor.v1.CallService.WatchCall:output_type -> candor.v1.WatchCallResponse
-	14, // 60: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
-	16, // 61: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
-	18, // 62: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
-	20, // 63: candor.v1.CallService.StatePosition:output_type -> candor.v1.StatePositionResponse
-	22, // 64: candor.v1.CallService.ProposeDesignation:output_type -> candor.v1.ProposeDesignationResponse
-	24, // 65: candor.v1.CallService.ObjectToDesignation:output_type -> candor.v1.ObjectToDesignationResponse
-	26, // 66: candor.v1.CallService.FinalizeDesignation:output_type -> candor.v1.FinalizeDesignationResponse
-	28, // 67: candor.v1.CallService.AppealDesignation:output_type -> candor.v1.AppealDesignationResponse
-	30, // 68: candor.v1.CallService.FileMinorityStatement:output_type -> candor.v1.FileMinorityStatementResponse
-	32, // 69: candor.v1.CallService.SignMinorityStatement:output_type -> candor.v1.SignMinorityStatementResponse
-	54, // [54:70] is the sub-list for method output_type
-	38, // [38:54] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	43, // 12: candor.v1.FileDeclarationRequest.updated_soi:type_name -> candor.v1.StatementOfInterest
+	44, // 13: candor.v1.FileDeclarationRequest.conflict_level:type_name -> candor.v1.ConflictLevel
+	45, // 14: candor.v1.FileDeclarationRequest.intent:type_name -> candor.v1.Intent
+	41, // 15: candor.v1.FileDeclarationResponse.declaration:type_name -> candor.v1.Declaration
+	40, // 16: candor.v1.FileDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	46, // 17: candor.v1.ClearDeclarationRequest.decision:type_name -> candor.v1.ClearanceDecision
+	42, // 18: candor.v1.ClearDeclarationResponse.clearance:type_name -> candor.v1.Clearance
+	40, // 19: candor.v1.ClearDeclarationResponse.receipt:type_name -> candor.v1.Receipt
+	47, // 20: candor.v1.CastBallotResponse.ballot:type_name -> candor.v1.Ballot
+	40, // 21: candor.v1.CastBallotResponse.receipt:type_name -> candor.v1.Receipt
+	48, // 22: candor.v1.StatePositionRequest.position:type_name -> candor.v1.Position
+	49, // 23: candor.v1.StatePositionResponse.position_statement:type_name -> candor.v1.PositionStatement
+	40, // 24: candor.v1.StatePositionResponse.receipt:type_name -> candor.v1.Receipt
+	50, // 25: candor.v1.ProposeDesignationRequest.level:type_name -> candor.v1.ConsensusLevel
+	39, // 26: candor.v1.ProposeDesignationResponse.call:type_name -> candor.v1.Call
+	40, // 27: candor.v1.ProposeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	51, // 28: candor.v1.ObjectToDesignationResponse.objection:type_name -> candor.v1.Objection
+	40, // 29: candor.v1.ObjectToDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	39, // 30: candor.v1.FinalizeDesignationResponse.call:type_name -> candor.v1.Call
+	40, // 31: candor.v1.FinalizeDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	52, // 32: candor.v1.AppealDesignationResponse.appeal:type_name -> candor.v1.Appeal
+	40, // 33: candor.v1.AppealDesignationResponse.receipt:type_name -> candor.v1.Receipt
+	53, // 34: candor.v1.FileMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	40, // 35: candor.v1.FileMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	53, // 36: candor.v1.SignMinorityStatementResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	40, // 37: candor.v1.SignMinorityStatementResponse.receipt:type_name -> candor.v1.Receipt
+	51, // 38: candor.v1.ListObjectionsResponse.objections:type_name -> candor.v1.Objection
+	52, // 39: candor.v1.ListAppealsResponse.appeals:type_name -> candor.v1.Appeal
+	53, // 40: candor.v1.ListMinorityStatementsResponse.minority_statements:type_name -> candor.v1.MinorityStatement
+	0,  // 41: candor.v1.CallService.OpenCall:input_type -> candor.v1.OpenCallRequest
+	2,  // 42: candor.v1.CallService.GetCall:input_type -> candor.v1.GetCallRequest
+	4,  // 43: candor.v1.CallService.ListCalls:input_type -> candor.v1.ListCallsRequest
+	6,  // 44: candor.v1.CallService.CloseCall:input_type -> candor.v1.CloseCallRequest
+	8,  // 45: candor.v1.CallService.GetCallRoster:input_type -> candor.v1.GetCallRosterRequest
+	11, // 46: candor.v1.CallService.WatchCall:input_type -> candor.v1.WatchCallRequest
+	13, // 47: candor.v1.CallService.FileDeclaration:input_type -> candor.v1.FileDeclarationRequest
+	15, // 48: candor.v1.CallService.ClearDeclaration:input_type -> candor.v1.ClearDeclarationRequest
+	17, // 49: candor.v1.CallService.CastBallot:input_type -> candor.v1.CastBallotRequest
+	19, // 50: candor.v1.CallService.StatePosition:input_type -> candor.v1.StatePositionRequest
+	21, // 51: candor.v1.CallService.ProposeDesignation:input_type -> candor.v1.ProposeDesignationRequest
+	23, // 52: candor.v1.CallService.ObjectToDesignation:input_type -> candor.v1.ObjectToDesignationRequest
+	25, // 53: candor.v1.CallService.FinalizeDesignation:input_type -> candor.v1.FinalizeDesignationRequest
+	27, // 54: candor.v1.CallService.AppealDesignation:input_type -> candor.v1.AppealDesignationRequest
+	29, // 55: candor.v1.CallService.FileMinorityStatement:input_type -> candor.v1.FileMinorityStatementRequest
+	31, // 56: candor.v1.CallService.SignMinorityStatement:input_type -> candor.v1.SignMinorityStatementRequest
+	33, // 57: candor.v1.CallService.ListObjections:input_type -> candor.v1.ListObjectionsRequest
+	35, // 58: candor.v1.CallService.ListAppeals:input_type -> candor.v1.ListAppealsRequest
+	37, // 59: candor.v1.CallService.ListMinorityStatements:input_type -> candor.v1.ListMinorityStatementsRequest
+	1,  // 60: candor.v1.CallService.OpenCall:output_type -> candor.v1.OpenCallResponse
+	3,  // 61: candor.v1.CallService.GetCall:output_type -> candor.v1.GetCallResponse
+	5,  // 62: candor.v1.CallService.ListCalls:output_type -> candor.v1.ListCallsResponse
+	7,  // 63: candor.v1.CallService.CloseCall:output_type -> candor.v1.CloseCallResponse
+	10, // 64: candor.v1.CallService.GetCallRoster:output_type -> candor.v1.GetCallRosterResponse
+	12, // 65: candor.v1.CallService.WatchCall:output_type -> candor.v1.WatchCallResponse
+	14, // 66: candor.v1.CallService.FileDeclaration:output_type -> candor.v1.FileDeclarationResponse
+	16, // 67: candor.v1.CallService.ClearDeclaration:output_type -> candor.v1.ClearDeclarationResponse
+	18, // 68: candor.v1.CallService.CastBallot:output_type -> candor.v1.CastBallotResponse
+	20, // 69: candor.v1.CallService.StatePosition:output_type -> candor.v1.StatePositionResponse
+	22, // 70: candor.v1.CallService.ProposeDesignation:output_type -> candor.v1.ProposeDesignationResponse
+	24, // 71: candor.v1.CallService.ObjectToDesignation:output_type -> candor.v1.ObjectToDesignationResponse
+	26, // 72: candor.v1.CallService.FinalizeDesignation:output_type -> candor.v1.FinalizeDesignationResponse
+	28, // 73: candor.v1.CallService.AppealDesignation:output_type -> candor.v1.AppealDesignationResponse
+	30, // 74: candor.v1.CallService.FileMinorityStatement:output_type -> candor.v1.FileMinorityStatementResponse
+	32, // 75: candor.v1.CallService.SignMinorityStatement:output_type -> candor.v1.SignMinorityStatementResponse
+	34, // 76: candor.v1.CallService.ListObjections:output_type -> candor.v1.ListObjectionsResponse
+	36, // 77: candor.v1.CallService.ListAppeals:output_type -> candor.v1.ListAppealsResponse
+	38, // 78: candor.v1.CallService.ListMinorityStatements:output_type -> candor.v1.ListMinorityStatementsResponse
+	60, // [60:79] is the sub-list for method output_type
+	41, // [41:60] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_call_service_proto_init() }
@@ -2235,7 +2623,7 @@ func file_candor_v1_call_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_call_service_proto_rawDesc), len(file_candor_v1_call_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -749,6 +749,165 @@ func local_request_CallService_SignMinorityStatement_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+var filter_CallService_ListObjections_0 = &utilities.DoubleArray{Encoding: map[string]int{"call": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_CallService_ListObjections_0(ctx context.Context, marshaler runtime.Marshaler, client CallServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListObjectionsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListObjections_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListObjections(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CallService_ListObjections_0(ctx context.Context, marshaler runtime.Marshaler, server CallServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListObjectionsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListObjections_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListObjections(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_CallService_ListAppeals_0 = &utilities.DoubleArray{Encoding: map[string]int{"call": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_CallService_ListAppeals_0(ctx context.Context, marshaler runtime.Marshaler, client CallServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListAppealsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListAppeals_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListAppeals(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CallService_ListAppeals_0(ctx context.Context, marshaler runtime.Marshaler, server CallServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListAppealsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListAppeals_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListAppeals(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_CallService_ListMinorityStatements_0 = &utilities.DoubleArray{Encoding: map[string]int{"call": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_CallService_ListMinorityStatements_0(ctx context.Context, marshaler runtime.Marshaler, client CallServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListMinorityStatementsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListMinorityStatements_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListMinorityStatements(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CallService_ListMinorityStatements_0(ctx context.Context, marshaler runtime.Marshaler, server CallServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListMinorityStatementsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["call"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "call")
+	}
+	protoReq.Call, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "call", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CallService_ListMinorityStatements_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListMinorityStatements(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterCallServiceHandlerServer registers the http handlers for service CallService to "mux".
 // UnaryRPC     :call CallServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1062,6 +1221,66 @@ func RegisterCallServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_CallService_SignMinorityStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListObjections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/candor.v1.CallService/ListObjections", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/objections"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CallService_ListObjections_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListObjections_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListAppeals_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/candor.v1.CallService/ListAppeals", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/appeals"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CallService_ListAppeals_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListAppeals_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListMinorityStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/candor.v1.CallService/ListMinorityStatements", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/minorityStatements"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CallService_ListMinorityStatements_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListMinorityStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1374,43 +1593,100 @@ func RegisterCallServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_CallService_SignMinorityStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListObjections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/candor.v1.CallService/ListObjections", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/objections"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CallService_ListObjections_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListObjections_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListAppeals_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/candor.v1.CallService/ListAppeals", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/appeals"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CallService_ListAppeals_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListAppeals_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_CallService_ListMinorityStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/candor.v1.CallService/ListMinorityStatements", runtime.WithHTTPPathPattern("/v1/{call=bodies/*/calls/*}/minorityStatements"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CallService_ListMinorityStatements_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CallService_ListMinorityStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_CallService_OpenCall_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "bodies", "body", "calls"}, ""))
-	pattern_CallService_GetCall_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, ""))
-	pattern_CallService_ListCalls_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "bodies", "body", "calls"}, ""))
-	pattern_CallService_CloseCall_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, "close"))
-	pattern_CallService_GetCallRoster_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "name", "roster"}, ""))
-	pattern_CallService_WatchCall_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, "watch"))
-	pattern_CallService_FileDeclaration_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "declarations"}, ""))
-	pattern_CallService_ClearDeclaration_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "clearDeclaration"))
-	pattern_CallService_CastBallot_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "ballots"}, ""))
-	pattern_CallService_StatePosition_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "positions"}, ""))
-	pattern_CallService_ProposeDesignation_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "proposeDesignation"))
-	pattern_CallService_ObjectToDesignation_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "objectToDesignation"))
-	pattern_CallService_FinalizeDesignation_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "finalizeDesignation"))
-	pattern_CallService_AppealDesignation_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "appealDesignation"))
-	pattern_CallService_FileMinorityStatement_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "minorityStatements"}, ""))
-	pattern_CallService_SignMinorityStatement_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "bodies", "calls", "minorityStatements", "name"}, "sign"))
+	pattern_CallService_OpenCall_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "bodies", "body", "calls"}, ""))
+	pattern_CallService_GetCall_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, ""))
+	pattern_CallService_ListCalls_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "bodies", "body", "calls"}, ""))
+	pattern_CallService_CloseCall_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, "close"))
+	pattern_CallService_GetCallRoster_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "name", "roster"}, ""))
+	pattern_CallService_WatchCall_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "name"}, "watch"))
+	pattern_CallService_FileDeclaration_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "declarations"}, ""))
+	pattern_CallService_ClearDeclaration_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "clearDeclaration"))
+	pattern_CallService_CastBallot_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "ballots"}, ""))
+	pattern_CallService_StatePosition_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "positions"}, ""))
+	pattern_CallService_ProposeDesignation_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "proposeDesignation"))
+	pattern_CallService_ObjectToDesignation_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "objectToDesignation"))
+	pattern_CallService_FinalizeDesignation_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "finalizeDesignation"))
+	pattern_CallService_AppealDesignation_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "bodies", "calls", "call"}, "appealDesignation"))
+	pattern_CallService_FileMinorityStatement_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "minorityStatements"}, ""))
+	pattern_CallService_SignMinorityStatement_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "bodies", "calls", "minorityStatements", "name"}, "sign"))
+	pattern_CallService_ListObjections_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "objections"}, ""))
+	pattern_CallService_ListAppeals_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "appeals"}, ""))
+	pattern_CallService_ListMinorityStatements_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "bodies", "calls", "call", "minorityStatements"}, ""))
 )
 
 var (
-	forward_CallService_OpenCall_0              = runtime.ForwardResponseMessage
-	forward_CallService_GetCall_0               = runtime.ForwardResponseMessage
-	forward_CallService_ListCalls_0             = runtime.ForwardResponseMessage
-	forward_CallService_CloseCall_0             = runtime.ForwardResponseMessage
-	forward_CallService_GetCallRoster_0         = runtime.ForwardResponseMessage
-	forward_CallService_WatchCall_0             = runtime.ForwardResponseStream
-	forward_CallService_FileDeclaration_0       = runtime.ForwardResponseMessage
-	forward_CallService_ClearDeclaration_0      = runtime.ForwardResponseMessage
-	forward_CallService_CastBallot_0            = runtime.ForwardResponseMessage
-	forward_CallService_StatePosition_0         = runtime.ForwardResponseMessage
-	forward_CallService_ProposeDesignation_0    = runtime.ForwardResponseMessage
-	forward_CallService_ObjectToDesignation_0   = runtime.ForwardResponseMessage
-	forward_CallService_FinalizeDesignation_0   = runtime.ForwardResponseMessage
-	forward_CallService_AppealDesignation_0     = runtime.ForwardResponseMessage
-	forward_CallService_FileMinorityStatement_0 = runtime.ForwardResponseMessage
-	forward_CallService_SignMinorityStatement_0 = runtime.ForwardResponseMessage
+	forward_CallService_OpenCall_0               = runtime.ForwardResponseMessage
+	forward_CallService_GetCall_0                = runtime.ForwardResponseMessage
+	forward_CallService_ListCalls_0              = runtime.ForwardResponseMessage
+	forward_CallService_CloseCall_0              = runtime.ForwardResponseMessage
+	forward_CallService_GetCallRoster_0          = runtime.ForwardResponseMessage
+	forward_CallService_WatchCall_0              = runtime.ForwardResponseStream
+	forward_CallService_FileDeclaration_0        = runtime.ForwardResponseMessage
+	forward_CallService_ClearDeclaration_0       = runtime.ForwardResponseMessage
+	forward_CallService_CastBallot_0             = runtime.ForwardResponseMessage
+	forward_CallService_StatePosition_0          = runtime.ForwardResponseMessage
+	forward_CallService_ProposeDesignation_0     = runtime.ForwardResponseMessage
+	forward_CallService_ObjectToDesignation_0    = runtime.ForwardResponseMessage
+	forward_CallService_FinalizeDesignation_0    = runtime.ForwardResponseMessage
+	forward_CallService_AppealDesignation_0      = runtime.ForwardResponseMessage
+	forward_CallService_FileMinorityStatement_0  = runtime.ForwardResponseMessage
+	forward_CallService_SignMinorityStatement_0  = runtime.ForwardResponseMessage
+	forward_CallService_ListObjections_0         = runtime.ForwardResponseMessage
+	forward_CallService_ListAppeals_0            = runtime.ForwardResponseMessage
+	forward_CallService_ListMinorityStatements_0 = runtime.ForwardResponseMessage
 )

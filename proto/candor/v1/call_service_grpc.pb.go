@@ -19,22 +19,25 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CallService_OpenCall_FullMethodName              = "/candor.v1.CallService/OpenCall"
-	CallService_GetCall_FullMethodName               = "/candor.v1.CallService/GetCall"
-	CallService_ListCalls_FullMethodName             = "/candor.v1.CallService/ListCalls"
-	CallService_CloseCall_FullMethodName             = "/candor.v1.CallService/CloseCall"
-	CallService_GetCallRoster_FullMethodName         = "/candor.v1.CallService/GetCallRoster"
-	CallService_WatchCall_FullMethodName             = "/candor.v1.CallService/WatchCall"
-	CallService_FileDeclaration_FullMethodName       = "/candor.v1.CallService/FileDeclaration"
-	CallService_ClearDeclaration_FullMethodName      = "/candor.v1.CallService/ClearDeclaration"
-	CallService_CastBallot_FullMethodName            = "/candor.v1.CallService/CastBallot"
-	CallService_StatePosition_FullMethodName         = "/candor.v1.CallService/StatePosition"
-	CallService_ProposeDesignation_FullMethodName    = "/candor.v1.CallService/ProposeDesignation"
-	CallService_ObjectToDesignation_FullMethodName   = "/candor.v1.CallService/ObjectToDesignation"
-	CallService_FinalizeDesignation_FullMethodName   = "/candor.v1.CallService/FinalizeDesignation"
-	CallService_AppealDesignation_FullMethodName     = "/candor.v1.CallService/AppealDesignation"
-	CallService_FileMinorityStatement_FullMethodName = "/candor.v1.CallService/FileMinorityStatement"
-	CallService_SignMinorityStatement_FullMethodName = "/candor.v1.CallService/SignMinorityStatement"
+	CallService_OpenCall_FullMethodName               = "/candor.v1.CallService/OpenCall"
+	CallService_GetCall_FullMethodName                = "/candor.v1.CallService/GetCall"
+	CallService_ListCalls_FullMethodName              = "/candor.v1.CallService/ListCalls"
+	CallService_CloseCall_FullMethodName              = "/candor.v1.CallService/CloseCall"
+	CallService_GetCallRoster_FullMethodName          = "/candor.v1.CallService/GetCallRoster"
+	CallService_WatchCall_FullMethodName              = "/candor.v1.CallService/WatchCall"
+	CallService_FileDeclaration_FullMethodName        = "/candor.v1.CallService/FileDeclaration"
+	CallService_ClearDeclaration_FullMethodName       = "/candor.v1.CallService/ClearDeclaration"
+	CallService_CastBallot_FullMethodName             = "/candor.v1.CallService/CastBallot"
+	CallService_StatePosition_FullMethodName          = "/candor.v1.CallService/StatePosition"
+	CallService_ProposeDesignation_FullMethodName     = "/candor.v1.CallService/ProposeDesignation"
+	CallService_ObjectToDesignation_FullMethodName    = "/candor.v1.CallService/ObjectToDesignation"
+	CallService_FinalizeDesignation_FullMethodName    = "/candor.v1.CallService/FinalizeDesignation"
+	CallService_AppealDesignation_FullMethodName      = "/candor.v1.CallService/AppealDesignation"
+	CallService_FileMinorityStatement_FullMethodName  = "/candor.v1.CallService/FileMinorityStatement"
+	CallService_SignMinorityStatement_FullMethodName  = "/candor.v1.CallService/SignMinorityStatement"
+	CallService_ListObjections_FullMethodName         = "/candor.v1.CallService/ListObjections"
+	CallService_ListAppeals_FullMethodName            = "/candor.v1.CallService/ListAppeals"
+	CallService_ListMinorityStatements_FullMethodName = "/candor.v1.CallService/ListMinorityStatements"
 )
 
 // CallServiceClient is the client API for CallService service.
@@ -58,15 +61,17 @@ type CallServiceClient interface {
 	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
 	// not every intermediate one. Members of the body, admins and auditors.
 	WatchCall(ctx context.Context, in *WatchCallRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallResponse], error)
-	// FileDeclaration restates the caller's SOI and declares their conflict for an open call.
+	// FileDeclaration restates the caller's SOI and declares their conflict for an open call. A member
+	// may file at most 100 declarations in one call, superseded ones included (reason LIMIT_REACHED).
 	FileDeclaration(ctx context.Context, in *FileDeclarationRequest, opts ...grpc.CallOption) (*FileDeclarationResponse, error)
 	// ClearDeclaration rules on a participant's current declaration under the REVIEW policy. Chair only.
 	ClearDeclaration(ctx context.Context, in *ClearDeclarationRequest, opts ...grpc.CallOption) (*ClearDeclarationResponse, error)
 	// CastBallot records the caller's ballot. Refused unless the caller has a current declaration for this
-	// open call that the conflict policy allows.
+	// open call that the conflict policy allows. A member may cast at most 100 ballots in one call,
+	// superseded ones included (reason LIMIT_REACHED).
 	CastBallot(ctx context.Context, in *CastBallotRequest, opts ...grpc.CallOption) (*CastBallotResponse, error)
 	// StatePosition records the caller's position in a consensus call, under the same declaration
-	// rules as a ballot.
+	// rules as a ballot, and the same cap of 100 per member per call.
 	StatePosition(ctx context.Context, in *StatePositionRequest, opts ...grpc.CallOption) (*StatePositionResponse, error)
 	// ProposeDesignation proposes (or revises) the consensus level of a closed consensus call and opens
 	// an objection window. Chair only.
@@ -82,6 +87,15 @@ type CallServiceClient interface {
 	FileMinorityStatement(ctx context.Context, in *FileMinorityStatementRequest, opts ...grpc.CallOption) (*FileMinorityStatementResponse, error)
 	// SignMinorityStatement confirms the caller as a co-signer of a minority statement.
 	SignMinorityStatement(ctx context.Context, in *SignMinorityStatementRequest, opts ...grpc.CallOption) (*SignMinorityStatementResponse, error)
+	// ListObjections lists a consensus call's objections, oldest first. Members of the body, admins
+	// and auditors.
+	ListObjections(ctx context.Context, in *ListObjectionsRequest, opts ...grpc.CallOption) (*ListObjectionsResponse, error)
+	// ListAppeals lists a consensus call's appeals, oldest first. Members of the body, admins and
+	// auditors.
+	ListAppeals(ctx context.Context, in *ListAppealsRequest, opts ...grpc.CallOption) (*ListAppealsResponse, error)
+	// ListMinorityStatements lists a consensus call's minority statements, oldest first. Members of
+	// the body, admins and auditors.
+	ListMinorityStatements(ctx context.Context, in *ListMinorityStatementsRequest, opts ...grpc.CallOption) (*ListMinorityStatementsResponse, error)
 }
 
 type callServiceClient struct {
@@ -261,6 +275,36 @@ func (c *callServiceClient) SignMinorityStatement(ctx context.Context, in *SignM
 	return out, nil
 }
 
+func (c *callServiceClient) ListObjections(ctx context.Context, in *ListObjectionsRequest, opts ...grpc.CallOption) (*ListObjectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListObjectionsResponse)
+	err := c.cc.Invoke(ctx, CallService_ListObjections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) ListAppeals(ctx context.Context, in *ListAppealsRequest, opts ...grpc.CallOption) (*ListAppealsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAppealsResponse)
+	err := c.cc.Invoke(ctx, CallService_ListAppeals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *callServiceClient) ListMinorityStatements(ctx context.Context, in *ListMinorityStatementsRequest, opts ...grpc.CallOption) (*ListMinorityStatementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMinorityStatementsResponse)
+	err := c.cc.Invoke(ctx, CallService_ListMinorityStatements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CallServiceServer is the server API for CallService service.
 // All implementations must embed UnimplementedCallServiceServer
 // for forward compatibility.
@@ -282,15 +326,17 @@ type CallServiceServer interface {
 	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
 	// not every intermediate one. Members of the body, admins and auditors.
 	WatchCall(*WatchCallRequest, grpc.ServerStreamingServer[WatchCallResponse]) error
-	// FileDeclaration restates the caller's SOI and declares their conflict for an open call.
+	// FileDeclaration restates the caller's SOI and declares their conflict for an open call. A member
+	// may file at most 100 declarations in one call, superseded ones included (reason LIMIT_REACHED).
 	FileDeclaration(context.Context, *FileDeclarationRequest) (*FileDeclarationResponse, error)
 	// ClearDeclaration rules on a participant's current declaration under the REVIEW policy. Chair only.
 	ClearDeclaration(context.Context, *ClearDeclarationRequest) (*ClearDeclarationResponse, error)
 	// CastBallot records the caller's ballot. Refused unless the caller has a current declaration for this
-	// open call that the conflict policy allows.
+	// open call that the conflict policy allows. A member may cast at most 100 ballots in one call,
+	// superseded ones included (reason LIMIT_REACHED).
 	CastBallot(context.Context, *CastBallotRequest) (*CastBallotResponse, error)
 	// StatePosition records the caller's position in a consensus call, under the same declaration
-	// rules as a ballot.
+	// rules as a ballot, and the same cap of 100 per member per call.
 	StatePosition(context.Context, *StatePositionRequest) (*StatePositionResponse, error)
 	// ProposeDesignation proposes (or revises) the consensus level of a closed consensus call and opens
 	// an objection window. Chair only.
@@ -306,6 +352,15 @@ type CallServiceServer interface {
 	FileMinorityStatement(context.Context, *FileMinorityStatementRequest) (*FileMinorityStatementResponse, error)
 	// SignMinorityStatement confirms the caller as a co-signer of a minority statement.
 	SignMinorityStatement(context.Context, *SignMinorityStatementRequest) (*SignMinorityStatementResponse, error)
+	// ListObjections lists a consensus call's objections, oldest first. Members of the body, admins
+	// and auditors.
+	ListObjections(context.Context, *ListObjectionsRequest) (*ListObjectionsResponse, error)
+	// ListAppeals lists a consensus call's appeals, oldest first. Members of the body, admins and
+	// auditors.
+	ListAppeals(context.Context, *ListAppealsRequest) (*ListAppealsResponse, error)
+	// ListMinorityStatements lists a consensus call's minority statements, oldest first. Members of
+	// the body, admins and auditors.
+	ListMinorityStatements(context.Context, *ListMinorityStatementsRequest) (*ListMinorityStatementsResponse, error)
 	mustEmbedUnimplementedCallServiceServer()
 }
 
@@ -363,6 +418,15 @@ func (UnimplementedCallServiceServer) FileMinorityStatement(context.Context, *Fi
 }
 func (UnimplementedCallServiceServer) SignMinorityStatement(context.Context, *SignMinorityStatementRequest) (*SignMinorityStatementResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SignMinorityStatement not implemented")
+}
+func (UnimplementedCallServiceServer) ListObjections(context.Context, *ListObjectionsRequest) (*ListObjectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListObjections not implemented")
+}
+func (UnimplementedCallServiceServer) ListAppeals(context.Context, *ListAppealsRequest) (*ListAppealsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAppeals not implemented")
+}
+func (UnimplementedCallServiceServer) ListMinorityStatements(context.Context, *ListMinorityStatementsRequest) (*ListMinorityStatementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMinorityStatements not implemented")
 }
 func (UnimplementedCallServiceServer) mustEmbedUnimplementedCallServiceServer() {}
 func (UnimplementedCallServiceServer) testEmbeddedByValue()                     {}
@@ -666,6 +730,60 @@ func _CallService_SignMinorityStatement_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CallService_ListObjections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListObjectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).ListObjections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_ListObjections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).ListObjections(ctx, req.(*ListObjectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_ListAppeals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAppealsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).ListAppeals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_ListAppeals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).ListAppeals(ctx, req.(*ListAppealsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CallService_ListMinorityStatements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMinorityStatementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CallServiceServer).ListMinorityStatements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CallService_ListMinorityStatements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CallServiceServer).ListMinorityStatements(ctx, req.(*ListMinorityStatementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CallService_ServiceDesc is the grpc.ServiceDesc for CallService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -732,6 +850,18 @@ var CallService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SignMinorityStatement",
 			Handler:    _CallService_SignMinorityStatement_Handler,
+		},
+		{
+			MethodName: "ListObjections",
+			Handler:    _CallService_ListObjections_Handler,
+		},
+		{
+			MethodName: "ListAppeals",
+			Handler:    _CallService_ListAppeals_Handler,
+		},
+		{
+			MethodName: "ListMinorityStatements",
+			Handler:    _CallService_ListMinorityStatements_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -61,6 +61,16 @@ const (
 	EntryKind_ENTRY_KIND_MINORITY_STATEMENT_FILED EntryKind = 16
 	// payload: minority_statement, after one more co-signer signed; the actor is the signer.
 	EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED EntryKind = 17
+	// payload: participant (email cleared); the actor is the participant, who replaced their own
+	// token. The entry records that the credential changed, never the token or its hash.
+	EntryKind_ENTRY_KIND_TOKEN_ROTATED EntryKind = 18
+	// payload: participant (email cleared); the actor is the admin, who issued the participant a new
+	// token. Like TOKEN_ROTATED, it holds no token and no hash.
+	EntryKind_ENTRY_KIND_TOKEN_REISSUED EntryKind = 19
+	// payload: participant (email cleared), deactivated, with its deactivate_time the entry's time.
+	EntryKind_ENTRY_KIND_PARTICIPANT_DEACTIVATED EntryKind = 20
+	// payload: membership, as it was before the participant left the body; the subject is the body.
+	EntryKind_ENTRY_KIND_MEMBER_REMOVED EntryKind = 21
 )
 
 // Enum value maps for EntryKind.
@@ -84,6 +94,10 @@ var (
 		15: "ENTRY_KIND_APPEAL",
 		16: "ENTRY_KIND_MINORITY_STATEMENT_FILED",
 		17: "ENTRY_KIND_MINORITY_STATEMENT_SIGNED",
+		18: "ENTRY_KIND_TOKEN_ROTATED",
+		19: "ENTRY_KIND_TOKEN_REISSUED",
+		20: "ENTRY_KIND_PARTICIPANT_DEACTIVATED",
+		21: "ENTRY_KIND_MEMBER_REMOVED",
 	}
 	EntryKind_value = map[string]int32{
 		"ENTRY_KIND_UNSPECIFIED":               0,
@@ -104,6 +118,10 @@ var (
 		"ENTRY_KIND_APPEAL":                    15,
 		"ENTRY_KIND_MINORITY_STATEMENT_FILED":  16,
 		"ENTRY_KIND_MINORITY_STATEMENT_SIGNED": 17,
+		"ENTRY_KIND_TOKEN_ROTATED":             18,
+		"ENTRY_KIND_TOKEN_REISSUED":            19,
+		"ENTRY_KIND_PARTICIPANT_DEACTIVATED":   20,
+		"ENTRY_KIND_MEMBER_REMOVED":            21,
 	}
 )
 
@@ -472,7 +490,7 @@ const file_candor_v1_log_proto_rawDesc = "" +
 	"\tobjection\x18\x14 \x01(\v2\x14.candor.v1.ObjectionH\x00R\tobjection\x12+\n" +
 	"\x06appeal\x18\x15 \x01(\v2\x11.candor.v1.AppealH\x00R\x06appeal\x12M\n" +
 	"\x12minority_statement\x18\x16 \x01(\v2\x1c.candor.v1.MinorityStatementH\x00R\x11minorityStatementB\t\n" +
-	"\apayload*\xac\x04\n" +
+	"\apayload*\xb0\x05\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cENTRY_KIND_PARTICIPANT_ADDED\x10\x01\x12\x1e\n" +
@@ -492,7 +510,11 @@ const file_candor_v1_log_proto_rawDesc = "" +
 	" ENTRY_KIND_DESIGNATION_FINALIZED\x10\x0e\x12\x15\n" +
 	"\x11ENTRY_KIND_APPEAL\x10\x0f\x12'\n" +
 	"#ENTRY_KIND_MINORITY_STATEMENT_FILED\x10\x10\x12(\n" +
-	"$ENTRY_KIND_MINORITY_STATEMENT_SIGNED\x10\x11B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"$ENTRY_KIND_MINORITY_STATEMENT_SIGNED\x10\x11\x12\x1c\n" +
+	"\x18ENTRY_KIND_TOKEN_ROTATED\x10\x12\x12\x1d\n" +
+	"\x19ENTRY_KIND_TOKEN_REISSUED\x10\x13\x12&\n" +
+	"\"ENTRY_KIND_PARTICIPANT_DEACTIVATED\x10\x14\x12\x1d\n" +
+	"\x19ENTRY_KIND_MEMBER_REMOVED\x10\x15B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_log_proto_rawDescOnce sync.Once

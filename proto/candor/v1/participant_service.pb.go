@@ -748,6 +748,308 @@ func (x *UpdateStatementOfInterestResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+// RotateTokenRequest has no fields: the caller is the participant whose token is replaced. It has no
+// request_id for the reason CreateParticipantRequest has none: a replay could not show the token again.
+type RotateTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateTokenRequest) Reset() {
+	*x = RotateTokenRequest{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateTokenRequest) ProtoMessage() {}
+
+func (x *RotateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateTokenRequest.ProtoReflect.Descriptor instead.
+func (*RotateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{14}
+}
+
+type RotateTokenResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Participant *Participant           `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+	// The caller's new bearer token, shown once. The one that made the call no longer works.
+	Token         string   `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Receipt       *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateTokenResponse) Reset() {
+	*x = RotateTokenResponse{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateTokenResponse) ProtoMessage() {}
+
+func (x *RotateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateTokenResponse.ProtoReflect.Descriptor instead.
+func (*RotateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RotateTokenResponse) GetParticipant() *Participant {
+	if x != nil {
+		return x.Participant
+	}
+	return nil
+}
+
+func (x *RotateTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *RotateTokenResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type ReissueTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "participants/{participant}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReissueTokenRequest) Reset() {
+	*x = ReissueTokenRequest{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReissueTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReissueTokenRequest) ProtoMessage() {}
+
+func (x *ReissueTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReissueTokenRequest.ProtoReflect.Descriptor instead.
+func (*ReissueTokenRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReissueTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ReissueTokenResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Participant *Participant           `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+	// The participant's new bearer token, shown once. Their previous one no longer works.
+	Token         string   `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Receipt       *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReissueTokenResponse) Reset() {
+	*x = ReissueTokenResponse{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReissueTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReissueTokenResponse) ProtoMessage() {}
+
+func (x *ReissueTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReissueTokenResponse.ProtoReflect.Descriptor instead.
+func (*ReissueTokenResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReissueTokenResponse) GetParticipant() *Participant {
+	if x != nil {
+		return x.Participant
+	}
+	return nil
+}
+
+func (x *ReissueTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *ReissueTokenResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+type DeactivateParticipantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "participants/{participant}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateParticipantRequest) Reset() {
+	*x = DeactivateParticipantRequest{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateParticipantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateParticipantRequest) ProtoMessage() {}
+
+func (x *DeactivateParticipantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateParticipantRequest.ProtoReflect.Descriptor instead.
+func (*DeactivateParticipantRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeactivateParticipantRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DeactivateParticipantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Participant   *Participant           `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+	Receipt       *Receipt               `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateParticipantResponse) Reset() {
+	*x = DeactivateParticipantResponse{}
+	mi := &file_candor_v1_participant_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateParticipantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateParticipantResponse) ProtoMessage() {}
+
+func (x *DeactivateParticipantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_participant_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateParticipantResponse.ProtoReflect.Descriptor instead.
+func (*DeactivateParticipantResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_participant_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeactivateParticipantResponse) GetParticipant() *Participant {
+	if x != nil {
+		return x.Participant
+	}
+	return nil
+}
+
+func (x *DeactivateParticipantResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 var File_candor_v1_participant_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_participant_service_proto_rawDesc = "" +
@@ -795,7 +1097,23 @@ const file_candor_v1_participant_service_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"\xa5\x01\n" +
 	"!UpdateStatementOfInterestResponse\x12R\n" +
 	"\x15statement_of_interest\x18\x01 \x01(\v2\x1e.candor.v1.StatementOfInterestR\x13statementOfInterest\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xeb\x05\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"\x14\n" +
+	"\x12RotateTokenRequest\"\x93\x01\n" +
+	"\x13RotateTokenResponse\x128\n" +
+	"\vparticipant\x18\x01 \x01(\v2\x16.candor.v1.ParticipantR\vparticipant\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12,\n" +
+	"\areceipt\x18\x03 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\")\n" +
+	"\x13ReissueTokenRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x94\x01\n" +
+	"\x14ReissueTokenResponse\x128\n" +
+	"\vparticipant\x18\x01 \x01(\v2\x16.candor.v1.ParticipantR\vparticipant\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12,\n" +
+	"\areceipt\x18\x03 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"2\n" +
+	"\x1cDeactivateParticipantRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x87\x01\n" +
+	"\x1dDeactivateParticipantResponse\x128\n" +
+	"\vparticipant\x18\x01 \x01(\v2\x16.candor.v1.ParticipantR\vparticipant\x12,\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt2\xf6\a\n" +
 	"\x12ParticipantService\x12^\n" +
 	"\x11CreateParticipant\x12#.candor.v1.CreateParticipantRequest\x1a$.candor.v1.CreateParticipantResponse\x12U\n" +
 	"\x0eGetParticipant\x12 .candor.v1.GetParticipantRequest\x1a!.candor.v1.GetParticipantResponse\x12[\n" +
@@ -803,7 +1121,10 @@ const file_candor_v1_participant_service_proto_rawDesc = "" +
 	"\fGrantAuditor\x12\x1e.candor.v1.GrantAuditorRequest\x1a\x1f.candor.v1.GrantAuditorResponse\x12m\n" +
 	"\x16GetStatementOfInterest\x12(.candor.v1.GetStatementOfInterestRequest\x1a).candor.v1.GetStatementOfInterestResponse\x12\x88\x01\n" +
 	"\x1fListStatementOfInterestVersions\x121.candor.v1.ListStatementOfInterestVersionsRequest\x1a2.candor.v1.ListStatementOfInterestVersionsResponse\x12v\n" +
-	"\x19UpdateStatementOfInterest\x12+.candor.v1.UpdateStatementOfInterestRequest\x1a,.candor.v1.UpdateStatementOfInterestResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x19UpdateStatementOfInterest\x12+.candor.v1.UpdateStatementOfInterestRequest\x1a,.candor.v1.UpdateStatementOfInterestResponse\x12L\n" +
+	"\vRotateToken\x12\x1d.candor.v1.RotateTokenRequest\x1a\x1e.candor.v1.RotateTokenResponse\x12O\n" +
+	"\fReissueToken\x12\x1e.candor.v1.ReissueTokenRequest\x1a\x1f.candor.v1.ReissueTokenResponse\x12j\n" +
+	"\x15DeactivateParticipant\x12'.candor.v1.DeactivateParticipantRequest\x1a(.candor.v1.DeactivateParticipantResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_participant_service_proto_rawDescOnce sync.Once
@@ -817,7 +1138,7 @@ func file_candor_v1_participant_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_participant_service_proto_rawDescData
 }
 
-var file_candor_v1_participant_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_candor_v1_participant_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_candor_v1_participant_service_proto_goTypes = []any{
 	(*CreateParticipantRequest)(nil),                // 0: candor.v1.CreateParticipantRequest
 	(*CreateParticipantResponse)(nil),               // 1: candor.v1.CreateParticipantResponse
@@ -833,41 +1154,59 @@ var file_candor_v1_participant_service_proto_goTypes = []any{
 	(*ListStatementOfInterestVersionsResponse)(nil), // 11: candor.v1.ListStatementOfInterestVersionsResponse
 	(*UpdateStatementOfInterestRequest)(nil),        // 12: candor.v1.UpdateStatementOfInterestRequest
 	(*UpdateStatementOfInterestResponse)(nil),       // 13: candor.v1.UpdateStatementOfInterestResponse
-	(*Participant)(nil),                             // 14: candor.v1.Participant
-	(*Receipt)(nil),                                 // 15: candor.v1.Receipt
-	(*StatementOfInterest)(nil),                     // 16: candor.v1.StatementOfInterest
+	(*RotateTokenRequest)(nil),                      // 14: candor.v1.RotateTokenRequest
+	(*RotateTokenResponse)(nil),                     // 15: candor.v1.RotateTokenResponse
+	(*ReissueTokenRequest)(nil),                     // 16: candor.v1.ReissueTokenRequest
+	(*ReissueTokenResponse)(nil),                    // 17: candor.v1.ReissueTokenResponse
+	(*DeactivateParticipantRequest)(nil),            // 18: candor.v1.DeactivateParticipantRequest
+	(*DeactivateParticipantResponse)(nil),           // 19: candor.v1.DeactivateParticipantResponse
+	(*Participant)(nil),                             // 20: candor.v1.Participant
+	(*Receipt)(nil),                                 // 21: candor.v1.Receipt
+	(*StatementOfInterest)(nil),                     // 22: candor.v1.StatementOfInterest
 }
 var file_candor_v1_participant_service_proto_depIdxs = []int32{
-	14, // 0: candor.v1.CreateParticipantResponse.participant:type_name -> candor.v1.Participant
-	15, // 1: candor.v1.CreateParticipantResponse.receipt:type_name -> candor.v1.Receipt
-	14, // 2: candor.v1.GetParticipantResponse.participant:type_name -> candor.v1.Participant
-	14, // 3: candor.v1.ListParticipantsResponse.participants:type_name -> candor.v1.Participant
-	14, // 4: candor.v1.GrantAuditorResponse.participant:type_name -> candor.v1.Participant
-	15, // 5: candor.v1.GrantAuditorResponse.receipt:type_name -> candor.v1.Receipt
-	16, // 6: candor.v1.GetStatementOfInterestResponse.statement_of_interest:type_name -> candor.v1.StatementOfInterest
-	16, // 7: candor.v1.ListStatementOfInterestVersionsResponse.statements_of_interest:type_name -> candor.v1.StatementOfInterest
-	16, // 8: candor.v1.UpdateStatementOfInterestRequest.statement_of_interest:type_name -> candor.v1.StatementOfInterest
-	16, // 9: candor.v1.UpdateStatementOfInterestResponse.statement_of_interest:type_name -> candor.v1.StatementOfInterest
-	15, // 10: candor.v1.UpdateStatementOfInterestResponse.receipt:type_name -> candor.v1.Receipt
-	0,  // 11: candor.v1.ParticipantService.CreateParticipant:input_type -> candor.v1.CreateParticipantRequest
-	2,  // 12: candor.v1.ParticipantService.GetParticipant:input_type -> candor.v1.GetParticipantRequest
-	4,  // 13: candor.v1.ParticipantService.ListParticipants:input_type -> candor.v1.ListParticipantsRequest
-	6,  // 14: candor.v1.ParticipantService.GrantAuditor:input_type -> candor.v1.GrantAuditorRequest
-	8,  // 15: candor.v1.ParticipantService.GetStatementOfInterest:input_type -> candor.v1.GetStatementOfInterestRequest
-	10, // 16: candor.v1.ParticipantService.ListStatementOfInterestVersions:input_type -> candor.v1.ListStatementOfInterestVersionsRequest
-	12, // 17: candor.v1.ParticipantService.UpdateStatementOfInterest:input_type -> candor.v1.UpdateStatementOfInterestRequest
-	1,  // 18: candor.v1.ParticipantService.CreateParticipant:output_type -> candor.v1.CreateParticipantResponse
-	3,  // 19: candor.v1.ParticipantService.GetParticipant:output_type -> candor.v1.GetParticipantResponse
-	5,  // 20: candor.v1.ParticipantService.ListParticipants:output_type -> candor.v1.ListParticipantsResponse
-	7,  // 21: candor.v1.ParticipantService.GrantAuditor:output_type -> candor.v1.GrantAuditorResponse
-	9,  // 22: candor.v1.ParticipantService.GetStatementOfInterest:output_type -> candor.v1.GetStatementOfInterestResponse
-	11, // 23: candor.v1.ParticipantService.ListStatementOfInterestVersions:output_type -> candor.v1.ListStatementOfInterestVersionsResponse
-	13, // 24: candor.v1.ParticipantService.UpdateStatementOfInterest:output_type -> candor.v1.UpdateStatementOfInterestResponse
-	18, // [18:25] is the sub-list for method output_type
-	11, // [11:18] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	20, // 0: candor.v1.CreateParticipantResponse.participant:type_name -> candor.v1.Participant
+	21, // 1: candor.v1.CreateParticipantResponse.receipt:type_name -> candor.v1.Receipt
+	20, // 2: candor.v1.GetParticipantResponse.participant:type_name -> candor.v1.Participant
+	20, // 3: candor.v1.ListParticipantsResponse.participants:type_name -> candor.v1.Participant
+	20, // 4: candor.v1.GrantAuditorResponse.participant:type_name -> candor.v1.Participant
+	21, // 5: candor.v1.GrantAuditorResponse.receipt:type_name -> candor.v1.Receipt
+	22, // 6: candor.v1.GetStatementOfInterestResponse.statement_of_interest:type_name -> candor.v1.StatementOfInterest
+	22, // 7: candor.v1.ListStatementOfInterestVersionsResponse.statements_of_interest:type_name -> candor.v1.StatementOfInterest
+	22, // 8: candor.v1.UpdateStatementOfInterestRequest.statement_of_interest:type_name -> candor.v1.StatementOfInterest
+	22, // 9: candor.v1.UpdateStatementOfInterestResponse.statement_of_interest:type_name -> candor.v1.StatementOfInterest
+	21, // 10: candor.v1.UpdateStatementOfInterestResponse.receipt:type_name -> candor.v1.Receipt
+	20, // 11: candor.v1.RotateTokenResponse.participant:type_name -> candor.v1.Participant
+	21, // 12: candor.v1.RotateTokenResponse.receipt:type_name -> candor.v1.Receipt
+	20, // 13: candor.v1.ReissueTokenResponse.participant:type_name -> candor.v1.Participant
+	21, // 14: candor.v1.ReissueTokenResponse.receipt:type_name -> candor.v1.Receipt
+	20, // 15: candor.v1.DeactivateParticipantResponse.participant:type_name -> candor.v1.Participant
+	21, // 16: candor.v1.DeactivateParticipantResponse.receipt:type_name -> candor.v1.Receipt
+	0,  // 17: candor.v1.ParticipantService.CreateParticipant:input_type -> candor.v1.CreateParticipantRequest
+	2,  // 18: candor.v1.ParticipantService.GetParticipant:input_type -> candor.v1.GetParticipantRequest
+	4,  // 19: candor.v1.ParticipantService.ListParticipants:input_type -> candor.v1.ListParticipantsRequest
+	6,  // 20: candor.v1.ParticipantService.GrantAuditor:input_type -> candor.v1.GrantAuditorRequest
+	8,  // 21: candor.v1.ParticipantService.GetStatementOfInterest:input_type -> candor.v1.GetStatementOfInterestRequest
+	10, // 22: candor.v1.ParticipantService.ListStatementOfInterestVersions:input_type -> candor.v1.ListStatementOfInterestVersionsRequest
+	12, // 23: candor.v1.ParticipantService.UpdateStatementOfInterest:input_type -> candor.v1.UpdateStatementOfInterestRequest
+	14, // 24: candor.v1.ParticipantService.RotateToken:input_type -> candor.v1.RotateTokenRequest
+	16, // 25: candor.v1.ParticipantService.ReissueToken:input_type -> candor.v1.ReissueTokenRequest
+	18, // 26: candor.v1.ParticipantService.DeactivateParticipant:input_type -> candor.v1.DeactivateParticipantRequest
+	1,  // 27: candor.v1.ParticipantService.CreateParticipant:output_type -> candor.v1.CreateParticipantResponse
+	3,  // 28: candor.v1.ParticipantService.GetParticipant:output_type -> candor.v1.GetParticipantResponse
+	5,  // 29: candor.v1.ParticipantService.ListParticipants:output_type -> candor.v1.ListParticipantsResponse
+	7,  // 30: candor.v1.ParticipantService.GrantAuditor:output_type -> candor.v1.GrantAuditorResponse
+	9,  // 31: candor.v1.ParticipantService.GetStatementOfInterest:output_type -> candor.v1.GetStatementOfInterestResponse
+	11, // 32: candor.v1.ParticipantService.ListStatementOfInterestVersions:output_type -> candor.v1.ListStatementOfInterestVersionsResponse
+	13, // 33: candor.v1.ParticipantService.UpdateStatementOfInterest:output_type -> candor.v1.UpdateStatementOfInterestResponse
+	15, // 34: candor.v1.ParticipantService.RotateToken:output_type -> candor.v1.RotateTokenResponse
+	17, // 35: candor.v1.ParticipantService.ReissueToken:output_type -> candor.v1.ReissueTokenResponse
+	19, // 36: candor.v1.ParticipantService.DeactivateParticipant:output_type -> candor.v1.DeactivateParticipantResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_participant_service_proto_init() }
@@ -882,7 +1221,7 @@ func file_candor_v1_participant_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_participant_service_proto_rawDesc), len(file_candor_v1_participant_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

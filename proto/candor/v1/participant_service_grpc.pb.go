@@ -26,6 +26,9 @@ const (
 	ParticipantService_GetStatementOfInterest_FullMethodName          = "/candor.v1.ParticipantService/GetStatementOfInterest"
 	ParticipantService_ListStatementOfInterestVersions_FullMethodName = "/candor.v1.ParticipantService/ListStatementOfInterestVersions"
 	ParticipantService_UpdateStatementOfInterest_FullMethodName       = "/candor.v1.ParticipantService/UpdateStatementOfInterest"
+	ParticipantService_RotateToken_FullMethodName                     = "/candor.v1.ParticipantService/RotateToken"
+	ParticipantService_ReissueToken_FullMethodName                    = "/candor.v1.ParticipantService/ReissueToken"
+	ParticipantService_DeactivateParticipant_FullMethodName           = "/candor.v1.ParticipantService/DeactivateParticipant"
 )
 
 // ParticipantServiceClient is the client API for ParticipantService service.
@@ -50,6 +53,22 @@ type ParticipantServiceClient interface {
 	// UpdateStatementOfInterest files a new version of the caller's own SOI. Declarations filed before it
 	// become stale.
 	UpdateStatementOfInterest(ctx context.Context, in *UpdateStatementOfInterestRequest, opts ...grpc.CallOption) (*UpdateStatementOfInterestResponse, error)
+	// RotateToken replaces the caller's own token: the token that made the call stops working when the
+	// answer is sent, and the new one is in the answer, shown once. A participant only, not deactivated.
+	// The log records that the credential changed (ENTRY_KIND_TOKEN_ROTATED), never the token.
+	RotateToken(ctx context.Context, in *RotateTokenRequest, opts ...grpc.CallOption) (*RotateTokenResponse, error)
+	// ReissueToken gives a participant a new token (a lost or leaked one): their old token stops
+	// working at once. Admin only; allowed for a deactivated participant too, to cut off their reads.
+	ReissueToken(ctx context.Context, in *ReissueTokenRequest, opts ...grpc.CallOption) (*ReissueTokenResponse, error)
+	// DeactivateParticipant stops a participant making any more changes: every write they attempt is
+	// refused with PermissionDenied, reason PARTICIPANT_DEACTIVATED. Their record and everything they
+	// filed stay, and anyone may still read them. The participant's token keeps working for reads (their
+	// own receipts and history); ReissueToken without handing the new token over cuts those off too.
+	// In calls already open they stay on the eligibility list fixed at opening (the denominators do not
+	// change; ballots they cast before stay counted), but they can no longer declare, vote or state a
+	// position; calls opened later leave them out. Final; admin only. A second call is refused with
+	// FailedPrecondition, reason ALREADY_DEACTIVATED.
+	DeactivateParticipant(ctx context.Context, in *DeactivateParticipantRequest, opts ...grpc.CallOption) (*DeactivateParticipantResponse, error)
 }
 
 type participantServiceClient struct {
@@ -130,6 +149,36 @@ func (c *participantServiceClient) UpdateStatementOfInterest(ctx context.Context
 	return out, nil
 }
 
+func (c *participantServiceClient) RotateToken(ctx context.Context, in *RotateTokenRequest, opts ...grpc.CallOption) (*RotateTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateTokenResponse)
+	err := c.cc.Invoke(ctx, ParticipantService_RotateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *participantServiceClient) ReissueToken(ctx context.Context, in *ReissueTokenRequest, opts ...grpc.CallOption) (*ReissueTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReissueTokenResponse)
+	err := c.cc.Invoke(ctx, ParticipantService_ReissueToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *participantServiceClient) DeactivateParticipant(ctx context.Context, in *DeactivateParticipantRequest, opts ...grpc.CallOption) (*DeactivateParticipantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeactivateParticipantResponse)
+	err := c.cc.Invoke(ctx, ParticipantService_DeactivateParticipant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ParticipantServiceServer is the server API for ParticipantService service.
 // All implementations must embed UnimplementedParticipantServiceServer
 // for forward compatibility.
@@ -152,6 +201,22 @@ type ParticipantServiceServer interface {
 	// UpdateStatementOfInterest files a new version of the caller's own SOI. Declarations filed before it
 	// become stale.
 	UpdateStatementOfInterest(context.Context, *UpdateStatementOfInterestRequest) (*UpdateStatementOfInterestResponse, error)
+	// RotateToken replaces the caller's own token: the token that made the call stops working when the
+	// answer is sent, and the new one is in the answer, shown once. A participant only, not deactivated.
+	// The log records that the credential changed (ENTRY_KIND_TOKEN_ROTATED), never the token.
+	RotateToken(context.Context, *RotateTokenRequest) (*RotateTokenResponse, error)
+	// ReissueToken gives a participant a new token (a lost or leaked one): their old token stops
+	// working at once. Admin only; allowed for a deactivated participant too, to cut off their reads.
+	ReissueToken(context.Context, *ReissueTokenRequest) (*ReissueTokenResponse, error)
+	// DeactivateParticipant stops a participant making any more changes: every write they attempt is
+	// refused with PermissionDenied, reason PARTICIPANT_DEACTIVATED. Their record and everything they
+	// filed stay, and anyone may still read them. The participant's token keeps working for reads (their
+	// own receipts and history); ReissueToken without handing the new token over cuts those off too.
+	// In calls already open they stay on the eligibility list fixed at opening (the denominators do not
+	// change; ballots they cast before stay counted), but they can no longer declare, vote or state a
+	// position; calls opened later leave them out. Final; admin only. A second call is refused with
+	// FailedPrecondition, reason ALREADY_DEACTIVATED.
+	DeactivateParticipant(context.Context, *DeactivateParticipantRequest) (*DeactivateParticipantResponse, error)
 	mustEmbedUnimplementedParticipantServiceServer()
 }
 
@@ -182,6 +247,15 @@ func (UnimplementedParticipantServiceServer) ListStatementOfInterestVersions(con
 }
 func (UnimplementedParticipantServiceServer) UpdateStatementOfInterest(context.Context, *UpdateStatementOfInterestRequest) (*UpdateStatementOfInterestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateStatementOfInterest not implemented")
+}
+func (UnimplementedParticipantServiceServer) RotateToken(context.Context, *RotateTokenRequest) (*RotateTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateToken not implemented")
+}
+func (UnimplementedParticipantServiceServer) ReissueToken(context.Context, *ReissueTokenRequest) (*ReissueTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReissueToken not implemented")
+}
+func (UnimplementedParticipantServiceServer) DeactivateParticipant(context.Context, *DeactivateParticipantRequest) (*DeactivateParticipantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeactivateParticipant not implemented")
 }
 func (UnimplementedParticipantServiceServer) mustEmbedUnimplementedParticipantServiceServer() {}
 func (UnimplementedParticipantServiceServer) testEmbeddedByValue()                            {}
@@ -330,6 +404,60 @@ func _ParticipantService_UpdateStatementOfInterest_Handler(srv interface{}, ctx 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ParticipantService_RotateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServiceServer).RotateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ParticipantService_RotateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServiceServer).RotateToken(ctx, req.(*RotateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ParticipantService_ReissueToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReissueTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServiceServer).ReissueToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ParticipantService_ReissueToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServiceServer).ReissueToken(ctx, req.(*ReissueTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ParticipantService_DeactivateParticipant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeactivateParticipantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServiceServer).DeactivateParticipant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ParticipantService_DeactivateParticipant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServiceServer).DeactivateParticipant(ctx, req.(*DeactivateParticipantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ParticipantService_ServiceDesc is the grpc.ServiceDesc for ParticipantService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -364,6 +492,18 @@ var ParticipantService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateStatementOfInterest",
 			Handler:    _ParticipantService_UpdateStatementOfInterest_Handler,
+		},
+		{
+			MethodName: "RotateToken",
+			Handler:    _ParticipantService_RotateToken_Handler,
+		},
+		{
+			MethodName: "ReissueToken",
+			Handler:    _ParticipantService_ReissueToken_Handler,
+		},
+		{
+			MethodName: "DeactivateParticipant",
+			Handler:    _ParticipantService_DeactivateParticipant_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

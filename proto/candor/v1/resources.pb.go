@@ -625,10 +625,15 @@ type Participant struct {
 	// Auditors may read every participant's declaration history and every call's record.
 	Auditor bool `protobuf:"varint,4,opt,name=auditor,proto3" json:"auditor,omitempty"`
 	// Version of the participant's current Statement of Interest; 0 when none was filed yet.
-	SoiVersion    int64                  `protobuf:"varint,5,opt,name=soi_version,json=soiVersion,proto3" json:"soi_version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SoiVersion int64                  `protobuf:"varint,5,opt,name=soi_version,json=soiVersion,proto3" json:"soi_version,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// True once an admin deactivated the participant (ParticipantService.DeactivateParticipant): they
+	// can make no more changes, while their record and everything they filed stay. Deactivation is final.
+	Deactivated bool `protobuf:"varint,7,opt,name=deactivated,proto3" json:"deactivated,omitempty"`
+	// When the participant was deactivated. Output only.
+	DeactivateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deactivate_time,json=deactivateTime,proto3" json:"deactivate_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Participant) Reset() {
@@ -699,6 +704,20 @@ func (x *Participant) GetSoiVersion() int64 {
 func (x *Participant) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Participant) GetDeactivated() bool {
+	if x != nil {
+		return x.Deactivated
+	}
+	return false
+}
+
+func (x *Participant) GetDeactivateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeactivateTime
 	}
 	return nil
 }
@@ -2392,17 +2411,38 @@ func (x *MinorityStatement) GetCreateTime() *timestamppb.Timestamp {
 }
 
 // ConsensusRecord is a consensus call's designation workflow and dissent.
+//
+// Objections, appeals and minority statements are lists every member adds to, so a call's answer
+// carries only a bounded summary of them: the count of each and, in GetCall and WatchCall, the
+// latest few (see each field), oldest first; ListCalls carries the counts alone. Read every item
+// through ListObjections, ListAppeals and ListMinorityStatements. (Before these counts existed,
+// the three lists were answered whole; the fields keep their numbers and meaning, only their length
+// is bounded.) What one member may add is capped: at most 3 appeals of the final designation, one
+// objection per proposal (at most 20 proposals per call), 3 minority statements per author, each
+// naming at most 100 co-signers.
 type ConsensusRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Every proposal, oldest first; the last is the current one.
-	Proposals  []*Designation `protobuf:"bytes,1,rep,name=proposals,proto3" json:"proposals,omitempty"`
-	Objections []*Objection   `protobuf:"bytes,2,rep,name=objections,proto3" json:"objections,omitempty"`
+	// Every proposal, oldest first; the last is the current one. At most 20 per call.
+	Proposals []*Designation `protobuf:"bytes,1,rep,name=proposals,proto3" json:"proposals,omitempty"`
+	// The latest objections (at most 5 in GetCall and WatchCall, none in ListCalls), oldest first;
+	// objection_count says how many there are. ListObjections returns them all.
+	Objections []*Objection `protobuf:"bytes,2,rep,name=objections,proto3" json:"objections,omitempty"`
 	// Set when the chair finalises.
-	Final              *Designation         `protobuf:"bytes,3,opt,name=final,proto3" json:"final,omitempty"`
-	Appeals            []*Appeal            `protobuf:"bytes,4,rep,name=appeals,proto3" json:"appeals,omitempty"`
+	Final *Designation `protobuf:"bytes,3,opt,name=final,proto3" json:"final,omitempty"`
+	// The latest appeals (at most 5 in GetCall and WatchCall, none in ListCalls), oldest first;
+	// appeal_count says how many there are. ListAppeals returns them all.
+	Appeals []*Appeal `protobuf:"bytes,4,rep,name=appeals,proto3" json:"appeals,omitempty"`
+	// The latest minority statements (at most 5 in GetCall and WatchCall, none in ListCalls), oldest
+	// first; minority_statement_count says how many there are. ListMinorityStatements returns them all.
 	MinorityStatements []*MinorityStatement `protobuf:"bytes,5,rep,name=minority_statements,json=minorityStatements,proto3" json:"minority_statements,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// How many objections are on the record. Output only.
+	ObjectionCount int32 `protobuf:"varint,6,opt,name=objection_count,json=objectionCount,proto3" json:"objection_count,omitempty"`
+	// How many appeals are on the record. Output only.
+	AppealCount int32 `protobuf:"varint,7,opt,name=appeal_count,json=appealCount,proto3" json:"appeal_count,omitempty"`
+	// How many minority statements are on the record. Output only.
+	MinorityStatementCount int32 `protobuf:"varint,8,opt,name=minority_statement_count,json=minorityStatementCount,proto3" json:"minority_statement_count,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ConsensusRecord) Reset() {
@@ -2468,6 +2508,27 @@ func (x *ConsensusRecord) GetMinorityStatements() []*MinorityStatement {
 		return x.MinorityStatements
 	}
 	return nil
+}
+
+func (x *ConsensusRecord) GetObjectionCount() int32 {
+	if x != nil {
+		return x.ObjectionCount
+	}
+	return 0
+}
+
+func (x *ConsensusRecord) GetAppealCount() int32 {
+	if x != nil {
+		return x.AppealCount
+	}
+	return 0
+}
+
+func (x *ConsensusRecord) GetMinorityStatementCount() int32 {
+	if x != nil {
+		return x.MinorityStatementCount
+	}
+	return 0
 }
 
 // Receipt proves that a write is on the record: the entry's index and exact bytes, an RFC 6962
@@ -2548,7 +2609,7 @@ var File_candor_v1_resources_proto protoreflect.FileDescriptor
 
 const file_candor_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x19candor/v1/resources.proto\x12\tcandor.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd2\x01\n" +
+	"\x19candor/v1/resources.proto\x12\tcandor.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x02\n" +
 	"\vParticipant\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -2557,7 +2618,9 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\vsoi_version\x18\x05 \x01(\x03R\n" +
 	"soiVersion\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"F\n" +
+	"createTime\x12 \n" +
+	"\vdeactivated\x18\a \x01(\bR\vdeactivated\x12C\n" +
+	"\x0fdeactivate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0edeactivateTime\"F\n" +
 	"\bInterest\x12\"\n" +
 	"\forganization\x18\x01 \x01(\tR\forganization\x12\x16\n" +
 	"\x06nature\x18\x02 \x01(\tR\x06nature\"\x87\x03\n" +
@@ -2725,7 +2788,7 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"\tcosigners\x18\x04 \x03(\tR\tcosigners\x12\x1b\n" +
 	"\tsigned_by\x18\x05 \x03(\tR\bsignedBy\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xa7\x02\n" +
+	"createTime\"\xad\x03\n" +
 	"\x0fConsensusRecord\x124\n" +
 	"\tproposals\x18\x01 \x03(\v2\x16.candor.v1.DesignationR\tproposals\x124\n" +
 	"\n" +
@@ -2733,7 +2796,10 @@ const file_candor_v1_resources_proto_rawDesc = "" +
 	"objections\x12,\n" +
 	"\x05final\x18\x03 \x01(\v2\x16.candor.v1.DesignationR\x05final\x12+\n" +
 	"\aappeals\x18\x04 \x03(\v2\x11.candor.v1.AppealR\aappeals\x12M\n" +
-	"\x13minority_statements\x18\x05 \x03(\v2\x1c.candor.v1.MinorityStatementR\x12minorityStatements\"\x85\x01\n" +
+	"\x13minority_statements\x18\x05 \x03(\v2\x1c.candor.v1.MinorityStatementR\x12minorityStatements\x12'\n" +
+	"\x0fobjection_count\x18\x06 \x01(\x05R\x0eobjectionCount\x12!\n" +
+	"\fappeal_count\x18\a \x01(\x05R\vappealCount\x128\n" +
+	"\x18minority_statement_count\x18\b \x01(\x05R\x16minorityStatementCount\"\x85\x01\n" +
 	"\aReceipt\x12\x1b\n" +
 	"\tlog_index\x18\x01 \x01(\x03R\blogIndex\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\fR\x05entry\x12'\n" +
@@ -2844,52 +2910,53 @@ var file_candor_v1_resources_proto_goTypes = []any{
 }
 var file_candor_v1_resources_proto_depIdxs = []int32{
 	31, // 0: candor.v1.Participant.create_time:type_name -> google.protobuf.Timestamp
-	12, // 1: candor.v1.StatementOfInterest.interests:type_name -> candor.v1.Interest
-	31, // 2: candor.v1.StatementOfInterest.create_time:type_name -> google.protobuf.Timestamp
-	31, // 3: candor.v1.Body.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: candor.v1.Membership.role:type_name -> candor.v1.Role
-	31, // 5: candor.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 6: candor.v1.Call.kind:type_name -> candor.v1.CallKind
-	2,  // 7: candor.v1.Call.conflict_policy:type_name -> candor.v1.ConflictPolicy
-	31, // 8: candor.v1.Call.deadline:type_name -> google.protobuf.Timestamp
-	3,  // 9: candor.v1.Call.threshold:type_name -> candor.v1.Threshold
-	4,  // 10: candor.v1.Call.state:type_name -> candor.v1.CallState
-	31, // 11: candor.v1.Call.open_time:type_name -> google.protobuf.Timestamp
-	31, // 12: candor.v1.Call.close_time:type_name -> google.protobuf.Timestamp
-	22, // 13: candor.v1.Call.result:type_name -> candor.v1.Result
-	29, // 14: candor.v1.Call.consensus:type_name -> candor.v1.ConsensusRecord
-	5,  // 15: candor.v1.Declaration.conflict_level:type_name -> candor.v1.ConflictLevel
-	6,  // 16: candor.v1.Declaration.intent:type_name -> candor.v1.Intent
-	31, // 17: candor.v1.Declaration.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 18: candor.v1.Clearance.decision:type_name -> candor.v1.ClearanceDecision
-	31, // 19: candor.v1.Clearance.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 20: candor.v1.Ballot.conflict_level:type_name -> candor.v1.ConflictLevel
-	31, // 21: candor.v1.Ballot.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 22: candor.v1.FlaggedBallot.conflict_level:type_name -> candor.v1.ConflictLevel
-	20, // 23: candor.v1.Result.counts:type_name -> candor.v1.OptionCount
-	21, // 24: candor.v1.Result.flagged:type_name -> candor.v1.FlaggedBallot
-	8,  // 25: candor.v1.Result.outcome:type_name -> candor.v1.Outcome
-	23, // 26: candor.v1.Result.groups:type_name -> candor.v1.GroupTally
-	20, // 27: candor.v1.GroupTally.counts:type_name -> candor.v1.OptionCount
-	9,  // 28: candor.v1.PositionStatement.position:type_name -> candor.v1.Position
-	5,  // 29: candor.v1.PositionStatement.conflict_level:type_name -> candor.v1.ConflictLevel
-	31, // 30: candor.v1.PositionStatement.create_time:type_name -> google.protobuf.Timestamp
-	10, // 31: candor.v1.Designation.level:type_name -> candor.v1.ConsensusLevel
-	31, // 32: candor.v1.Designation.create_time:type_name -> google.protobuf.Timestamp
-	31, // 33: candor.v1.Designation.objection_deadline:type_name -> google.protobuf.Timestamp
-	31, // 34: candor.v1.Objection.create_time:type_name -> google.protobuf.Timestamp
-	31, // 35: candor.v1.Appeal.create_time:type_name -> google.protobuf.Timestamp
-	31, // 36: candor.v1.MinorityStatement.create_time:type_name -> google.protobuf.Timestamp
-	25, // 37: candor.v1.ConsensusRecord.proposals:type_name -> candor.v1.Designation
-	26, // 38: candor.v1.ConsensusRecord.objections:type_name -> candor.v1.Objection
-	25, // 39: candor.v1.ConsensusRecord.final:type_name -> candor.v1.Designation
-	27, // 40: candor.v1.ConsensusRecord.appeals:type_name -> candor.v1.Appeal
-	28, // 41: candor.v1.ConsensusRecord.minority_statements:type_name -> candor.v1.MinorityStatement
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	31, // 1: candor.v1.Participant.deactivate_time:type_name -> google.protobuf.Timestamp
+	12, // 2: candor.v1.StatementOfInterest.interests:type_name -> candor.v1.Interest
+	31, // 3: candor.v1.StatementOfInterest.create_time:type_name -> google.protobuf.Timestamp
+	31, // 4: candor.v1.Body.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: candor.v1.Membership.role:type_name -> candor.v1.Role
+	31, // 6: candor.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: candor.v1.Call.kind:type_name -> candor.v1.CallKind
+	2,  // 8: candor.v1.Call.conflict_policy:type_name -> candor.v1.ConflictPolicy
+	31, // 9: candor.v1.Call.deadline:type_name -> google.protobuf.Timestamp
+	3,  // 10: candor.v1.Call.threshold:type_name -> candor.v1.Threshold
+	4,  // 11: candor.v1.Call.state:type_name -> candor.v1.CallState
+	31, // 12: candor.v1.Call.open_time:type_name -> google.protobuf.Timestamp
+	31, // 13: candor.v1.Call.close_time:type_name -> google.protobuf.Timestamp
+	22, // 14: candor.v1.Call.result:type_name -> candor.v1.Result
+	29, // 15: candor.v1.Call.consensus:type_name -> candor.v1.ConsensusRecord
+	5,  // 16: candor.v1.Declaration.conflict_level:type_name -> candor.v1.ConflictLevel
+	6,  // 17: candor.v1.Declaration.intent:type_name -> candor.v1.Intent
+	31, // 18: candor.v1.Declaration.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 19: candor.v1.Clearance.decision:type_name -> candor.v1.ClearanceDecision
+	31, // 20: candor.v1.Clearance.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 21: candor.v1.Ballot.conflict_level:type_name -> candor.v1.ConflictLevel
+	31, // 22: candor.v1.Ballot.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 23: candor.v1.FlaggedBallot.conflict_level:type_name -> candor.v1.ConflictLevel
+	20, // 24: candor.v1.Result.counts:type_name -> candor.v1.OptionCount
+	21, // 25: candor.v1.Result.flagged:type_name -> candor.v1.FlaggedBallot
+	8,  // 26: candor.v1.Result.outcome:type_name -> candor.v1.Outcome
+	23, // 27: candor.v1.Result.groups:type_name -> candor.v1.GroupTally
+	20, // 28: candor.v1.GroupTally.counts:type_name -> candor.v1.OptionCount
+	9,  // 29: candor.v1.PositionStatement.position:type_name -> candor.v1.Position
+	5,  // 30: candor.v1.PositionStatement.conflict_level:type_name -> candor.v1.ConflictLevel
+	31, // 31: candor.v1.PositionStatement.create_time:type_name -> google.protobuf.Timestamp
+	10, // 32: candor.v1.Designation.level:type_name -> candor.v1.ConsensusLevel
+	31, // 33: candor.v1.Designation.create_time:type_name -> google.protobuf.Timestamp
+	31, // 34: candor.v1.Designation.objection_deadline:type_name -> google.protobuf.Timestamp
+	31, // 35: candor.v1.Objection.create_time:type_name -> google.protobuf.Timestamp
+	31, // 36: candor.v1.Appeal.create_time:type_name -> google.protobuf.Timestamp
+	31, // 37: candor.v1.MinorityStatement.create_time:type_name -> google.protobuf.Timestamp
+	25, // 38: candor.v1.ConsensusRecord.proposals:type_name -> candor.v1.Designation
+	26, // 39: candor.v1.ConsensusRecord.objections:type_name -> candor.v1.Objection
+	25, // 40: candor.v1.ConsensusRecord.final:type_name -> candor.v1.Designation
+	27, // 41: candor.v1.ConsensusRecord.appeals:type_name -> candor.v1.Appeal
+	28, // 42: candor.v1.ConsensusRecord.minority_statements:type_name -> candor.v1.MinorityStatement
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_resources_proto_init() }

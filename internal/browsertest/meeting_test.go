@@ -217,6 +217,47 @@ func TestMeetingInBrowser(t *testing.T) {
 	admin.Follow(callTitle)
 	admin.Snapshot("audit-record")
 
+	// Credentials. The admin reissues Bob's token on the Admin page: the new one is shown once, as
+	// a new participant's is. Deactivating Bob asks first and says it is final. Alice rotates her
+	// own token, which ends her session, and signs in with the new one.
+	admin.Open("/admin")
+	bobRow := "#p-" + bobName[strings.LastIndexByte(bobName, '/')+1:]
+	admin.In(bobRow).Press("Reissue token for Bob Member")
+	expectNotice(t, admin, "Bob Member has a new token")
+	if got := admin.Text("#new-token h2"); !strings.Contains(got, "Bob Member") {
+		t.Errorf("the reissued token is for %q, want Bob Member", got)
+	}
+	if tok := Eval[string](admin, `(document.getElementById('new-token-value')||{}).value || ''`); tok == "" || tok == bobToken {
+		t.Errorf("the Admin page shows no new token for Bob after the reissue")
+	}
+	admin.Snapshot("admin-reissued-token")
+	admin.In(bobRow).Follow("Deactivate Bob Member")
+	if got := admin.Text("#confirm"); !strings.Contains(got, "This is final") {
+		t.Errorf("the deactivation step does not say it is final: %q", got)
+	}
+	admin.Snapshot("admin-confirm-deactivate")
+	admin.Press("Deactivate Bob Member")
+	expectNotice(t, admin, "Bob Member is deactivated")
+	if got := admin.Text(bobRow); !strings.Contains(got, "Deactivated") {
+		t.Errorf("Bob's row on the Admin page reads %q, want it marked Deactivated", got)
+	}
+	admin.Snapshot("admin-deactivated")
+
+	alice.In("header nav").Follow("My account")
+	alice.Snapshot("account")
+	alice.Press("Rotate my token")
+	aliceNew := Eval[string](alice, `(document.getElementById('new-token-value')||{}).value || ''`)
+	if aliceNew == "" || aliceNew == aliceToken {
+		t.Fatalf("the page after rotating shows no new token")
+	}
+	alice.Snapshot("account-new-token")
+	alice.Follow("Sign in with your new token")
+	if got := alice.Text(".notice"); !strings.Contains(got, "Sign in with your new token") {
+		t.Errorf("the sign-in page after rotating reads %q", got)
+	}
+	alice.Snapshot("signin-after-rotate")
+	alice.SignIn(aliceNew)
+
 	// Signing out ends the session: the home page asks to sign in again.
 	alice.Open("/")
 	alice.Press("Sign out")

@@ -164,12 +164,12 @@ func entrySummary(a *app, e *candorv1.LogEntry) string {
 		}
 	case *candorv1.LogEntry_Ballot:
 		add("%s", p.Ballot.GetParticipant())
-		add("%s", cell(p.Ballot.GetOption()))
+		add("%s", hiddenChoice(cell(p.Ballot.GetOption()), p.Ballot.GetOption() == ""))
 		add("conflict %s", enumString(p.Ballot.GetConflictLevel()))
 	case *candorv1.LogEntry_PositionStatement:
 		ps := p.PositionStatement
 		add("%s", ps.GetParticipant())
-		add("%s", enumString(ps.GetPosition()))
+		add("%s", hiddenChoice(enumString(ps.GetPosition()), ps.GetPosition() == candorv1.Position_POSITION_UNSPECIFIED))
 		add("conflict %s", enumString(ps.GetConflictLevel()))
 		if c := ps.GetComment(); c != "" {
 			add("%s", short(c, 40))
@@ -200,4 +200,14 @@ func entrySummary(a *app, e *candorv1.LogEntry) string {
 		add("%s", orDash(e.GetSubject()))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// hiddenChoice is a ballot's option or a position as printed, or says it is hidden: while a call is
+// open the server shows a member others' ballots and positions without their choice
+// (docs/permissions.md).
+func hiddenChoice(choice string, hidden bool) string {
+	if hidden {
+		return "(hidden until the call closes)"
+	}
+	return choice
 }

@@ -243,10 +243,11 @@ func newCallShowCmd(a *app) *cobra.Command {
 			if err := readConsensusLists(cmd.Context(), cl.calls, call.GetCall()); err != nil {
 				return err
 			}
-			roster, err := cl.calls.GetCallRoster(cmd.Context(), &candorv1.GetCallRosterRequest{Name: args[0]})
+			entries, err := rosterFrom(cmd.Context(), cl.calls, args[0], "")
 			if err != nil {
 				return err
 			}
+			roster := &candorv1.GetCallRosterResponse{Entries: entries} // every page: no token
 			if a.jsonOutput() {
 				return a.printJSONObject(jsonField{"call", call.GetCall()}, jsonField{"roster", roster})
 			}
@@ -602,7 +603,7 @@ func writeRoster(a *app, w io.Writer, c *candorv1.Call, entries []*candorv1.Rost
 		took = "STATED"
 	}
 	tw := newTable(w)
-	row(tw, "PARTICIPANT", "DISPLAY NAME", "GROUP", "DECLARED", "SOI", "CONFLICT", "INTENT", "STALE", "CLEARANCE", took, "AFFECTED-PARTY MATCHES")
+	row(tw, "PARTICIPANT", "DISPLAY NAME", "GROUP", "DECLARED", "SOI", "CONFLICT", "INTENT", "STALE", "CLEARANCE", took, "AFFECTED-PARTY MATCHES", "STATUS")
 	for _, e := range entries {
 		d := e.GetDeclaration()
 		declared, soi, stale := "no", "-", "-"
@@ -620,7 +621,23 @@ func writeRoster(a *app, w io.Writer, c *candorv1.Call, entries []*candorv1.Rost
 		}
 		row(tw, e.GetParticipant(), cell(e.GetDisplayName()), cell(e.GetStakeholderGroup()), declared, soi,
 			enumString(d.GetConflictLevel()), enumString(d.GetIntent()), stale, enumString(e.GetClearance().GetDecision()), yesNo(e.GetVoted()),
-			orDash(strings.Join(matches, "; ")))
+			orDash(strings.Join(matches, "; ")), rosterStatus(e))
 	}
 	return tw.Flush()
+}
+
+// rosterStatus says whether an eligible participant can still act in the call: "active", or why
+// not ("deactivated", "removed" from the body, or both). Either way they stay on the roster.
+func rosterStatus(e *candorv1.RosterEntry) string {
+	var why []string
+	if e.GetDeactivated() {
+		why = append(why, "deactivated")
+	}
+	if e.GetRemoved() {
+		why = append(why, "removed")
+	}
+	if len(why) == 0 {
+		return "active"
+	}
+	return strings.Join(why, ", ")
 }

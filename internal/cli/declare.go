@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -55,7 +56,7 @@ func declarationRequest(call string, f *declareFlags) (*candorv1.FileDeclaration
 // soiRequired is the refusal the server would give a declaration without any SOI on file.
 func soiRequired() error {
 	st, err := status.New(codes.FailedPrecondition, "no statement of interest on file").WithDetails(&errdetails.ErrorInfo{
-		Reason: "SOI_REQUIRED",
+		Reason: domain.Reason(candorv1.ErrorReason_ERROR_REASON_SOI_REQUIRED),
 		Domain: "candor.dev",
 	})
 	if err != nil {

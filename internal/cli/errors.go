@@ -11,6 +11,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/candorhq/candor/internal/domain"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // describe turns an error from a command into the one sentence printed on stderr and the exit code.
@@ -47,6 +50,8 @@ type errContext struct {
 	timeout    string
 	tokenGiven bool
 	subject    subject
+	// message is the server's own sentence, for the hints that pass it on.
+	message string
 }
 
 // describeStatus maps a gRPC status to a sentence and an exit code. The sentence names the ErrorInfo
@@ -112,7 +117,8 @@ func describeStatus(st *status.Status, ec errContext) (string, int) {
 		}
 		detail = strings.Join(parts, "; ")
 	}
-	if h, ok := hints[reason]; ok && detail == "" {
+	if h, ok := hints[domain.ParseReason(reason)]; ok && detail == "" {
+		ec.message = msg
 		detail = h(ec, meta)
 	}
 	if detail == "" && code == codes.Unauthenticated {
@@ -171,78 +177,78 @@ func codePhrase(c codes.Code) string {
 
 // hints are friendlier explanations for the reasons a participant or chair meets most. Each returns ""
 // to fall back to the server's message.
-var hints = map[string]func(ec errContext, meta map[string]string) string{
-	"DECLARATION_REQUIRED": func(ec errContext, meta map[string]string) string {
+var hints = map[candorv1.ErrorReason]func(ec errContext, meta map[string]string) string{
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_REQUIRED: func(ec errContext, meta map[string]string) string {
 		if p := ec.subject.participant; p != "" {
 			// A chair ruling on someone else's declaration.
 			return fmt.Sprintf("%s has no current declaration in this call to rule on", p)
 		}
 		return fmt.Sprintf("you have no current declaration for this call; run %q first", "candor declare "+ec.call(meta)+" --conflict none|potential|actual")
 	},
-	"DECLARATION_STALE": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_STALE: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("your Statement of Interest changed after you declared; declare again with %q", "candor declare "+ec.call(meta)+" --conflict none|potential|actual")
 	},
-	"RECUSED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_RECUSED: func(ec errContext, meta map[string]string) string {
 		return "you are recused from this call (by your declaration, its conflict policy or the chair), so you cannot vote in it"
 	},
-	"DECLARATION_NOT_CLEARED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_NOT_CLEARED: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("this call's REVIEW policy needs the chair to clear your declaration before you vote; ask the chair to run %q", "candor call clear "+ec.call(meta)+" PARTICIPANT")
 	},
-	"SOI_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_SOI_REQUIRED: func(ec errContext, meta map[string]string) string {
 		if p := ec.subject.participant; p != "" {
 			return p + " has not filed a Statement of Interest yet"
 		}
 		return `you have no Statement of Interest yet; file one with "candor soi set" first`
 	},
-	"SOI_PIN_NOT_CURRENT": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_SOI_PIN_NOT_CURRENT: func(ec errContext, meta map[string]string) string {
 		return "your Statement of Interest changed while you were declaring; run the command again to restate the current version"
 	},
-	"NOT_CHAIR": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NOT_CHAIR: func(ec errContext, meta map[string]string) string {
 		return "only a chair of the body can do that"
 	},
-	"CALL_CLOSED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_CALL_CLOSED: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the call %s is closed and accepts nothing more", ec.call(meta))
 	},
-	"NOT_ELIGIBLE": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NOT_ELIGIBLE: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("you are not eligible in this call (see %q)", "candor call show "+ec.call(meta))
 	},
-	"CALL_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_CALL_NOT_FOUND: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("there is no call named %s", ec.call(meta))
 	},
-	"BODY_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_BODY_NOT_FOUND: func(ec errContext, meta map[string]string) string {
 		if b := ec.subject.body; b != "" {
 			return fmt.Sprintf("there is no body named %s (see %q)", b, "candor body list")
 		}
 		return ""
 	},
-	"PARTICIPANT_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_NOT_FOUND: func(ec errContext, meta map[string]string) string {
 		if p := ec.subject.participant; p != "" {
 			return fmt.Sprintf("there is no participant named %s (see %q)", p, "candor participant list")
 		}
 		return ""
 	},
-	"UNKNOWN_OPTION": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_UNKNOWN_OPTION: func(ec errContext, meta map[string]string) string {
 		if o := ec.subject.option; o != "" {
 			return fmt.Sprintf("%q is not one of this call's options (see %q)", o, "candor call show "+ec.call(meta))
 		}
 		return ""
 	},
-	"NOT_MEMBER": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NOT_MEMBER: func(ec errContext, meta map[string]string) string {
 		return "you are not a member of this body"
 	},
-	"ADMIN_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_ADMIN_REQUIRED: func(ec errContext, meta map[string]string) string {
 		return "only the admin can do that; use the admin token, e.g. --token-file DATA/admin.token on the server's machine"
 	},
-	"PARTICIPANT_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_REQUIRED: func(ec errContext, meta map[string]string) string {
 		return "only a participant, acting as themselves, can do that; use the participant's own token, not the admin token"
 	},
-	"AUDITOR_REQUIRED": func(ec errContext, meta map[string]string) string {
-		return fmt.Sprintf("only auditors and the admin can read the record; the admin grants the role with %q", "candor auditor grant PARTICIPANT")
+	candorv1.ErrorReason_ERROR_REASON_AUDITOR_REQUIRED: func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("only auditors and the admin can read the whole log (see docs/permissions.md); the admin grants the role with %q", "candor auditor grant PARTICIPANT")
 	},
-	"NO_ELIGIBLE_PARTICIPANTS": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NO_ELIGIBLE_PARTICIPANTS: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the body has no members who could vote; add them first with %q", "candor body add-member BODY PARTICIPANT --role member")
 	},
-	"WRONG_CALL_KIND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_WRONG_CALL_KIND: func(ec errContext, meta map[string]string) string {
 		switch ec.subject.action {
 		case "vote":
 			return fmt.Sprintf("this is a consensus call, which takes positions, not ballots; run %q", "candor position "+ec.call(meta)+" support|support-with-concerns|oppose|abstain")
@@ -253,81 +259,216 @@ var hints = map[string]func(ec errContext, meta map[string]string) string{
 		}
 		return "not possible in this kind of call (vote or consensus)"
 	},
-	"EXPLANATION_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_EXPLANATION_REQUIRED: func(ec errContext, meta map[string]string) string {
 		return "your Statement of Interest names a party this call affects, so a declaration of no conflict must say why: add --description, or declare --conflict potential or actual"
 	},
-	"CALL_STILL_OPEN": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_CALL_STILL_OPEN: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("positions are still being stated; the chair designates consensus after closing the call with %q", "candor call close "+ec.call(meta))
 	},
-	"NO_PROPOSAL": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NO_PROPOSAL: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the chair has not proposed a designation yet; the chair proposes one with %q", "candor call propose "+ec.call(meta)+" --designation LEVEL --rationale R")
 	},
-	"DESIGNATION_FINAL": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_DESIGNATION_FINAL: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the designation is already final; a member who disagrees can appeal with %q", "candor call appeal "+ec.call(meta)+" --reason R")
 	},
-	"DESIGNATION_NOT_FINAL": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_DESIGNATION_NOT_FINAL: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the designation is not final yet, so there is nothing to appeal; while its window is open, object with %q", "candor call object "+ec.call(meta)+" --reason R")
 	},
-	"OBJECTION_WINDOW_CLOSED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_CLOSED: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("the objection window for the current proposal has closed (see %q)", "candor call show "+ec.call(meta))
 	},
-	"OBJECTION_WINDOW_OPEN": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_OPEN: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("members may still object to the current proposal; finalise after its objection deadline (see %q)", "candor call show "+ec.call(meta))
 	},
-	"POSITION_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_POSITION_REQUIRED: func(ec errContext, meta map[string]string) string {
 		return fmt.Sprintf("only participants who stated a position in this call may file a minority statement; state yours first with %q", "candor position "+ec.call(meta)+" POSITION")
 	},
-	"COSIGNER_WITHOUT_POSITION": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_COSIGNER_WITHOUT_POSITION: func(ec errContext, meta map[string]string) string {
 		return "every --cosigner must have stated a position in this call; name only those who have"
 	},
-	"SELF_COSIGNER": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_SELF_COSIGNER: func(ec errContext, meta map[string]string) string {
 		return "you wrote this minority statement, so you cannot also be its --cosigner; name only other members who stand behind it"
 	},
-	"NOT_COSIGNER": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_NOT_COSIGNER: func(ec errContext, meta map[string]string) string {
 		return "you are not named as a co-signer of this minority statement"
 	},
-	"ALREADY_SIGNED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_SIGNED: func(ec errContext, meta map[string]string) string {
 		return "you have already signed this minority statement; your signature is on the record"
 	},
-	"MINORITY_STATEMENT_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_MINORITY_STATEMENT_NOT_FOUND: func(ec errContext, meta map[string]string) string {
 		if s := ec.subject.statement; s != "" {
 			return fmt.Sprintf("there is no minority statement named %s (see %q)", s, "candor call show "+ec.call(meta))
 		}
 		return ""
 	},
-	"DEADLINE_TOO_FAR": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_DEADLINE_TOO_FAR: func(ec errContext, meta map[string]string) string {
 		return "a call's deadline may be at most 10 years ahead; give a shorter --closes-in"
 	},
-	"JUSTIFICATION_REQUIRED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_JUSTIFICATION_REQUIRED: func(ec errContext, meta map[string]string) string {
 		return "narrowing who may take part needs a written reason on the record: add --justification"
 	},
-	"SELF_CLEARANCE": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_SELF_CLEARANCE: func(ec errContext, meta map[string]string) string {
 		return "a chair cannot rule on their own declared conflict; another chair of the body must"
 	},
-	"ALREADY_OBJECTED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_OBJECTED: func(ec errContext, meta map[string]string) string {
 		return "you have already objected to the current proposal; your objection is on the record"
 	},
-	"TOO_MANY_STATEMENTS": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_TOO_MANY_STATEMENTS: func(ec errContext, meta map[string]string) string {
 		return "you have filed as many minority statements on this call as one author may (3); you can still co-sign another member's"
 	},
-	"REQUEST_ID_REUSED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED: func(ec errContext, meta map[string]string) string {
 		return "the request id was already used for a different request; send this one with a new id"
 	},
-	"LOG_CORRUPT": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_LOG_CORRUPT: func(ec errContext, meta map[string]string) string {
 		return "the server's log does not match its own hashes: its data file was altered; tell its operator and run \"candor audit verify\""
 	},
-	"STORAGE_FULL": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_STORAGE_FULL: func(ec errContext, meta map[string]string) string {
 		return "the server's storage is full, so nothing was recorded; try again once its operator has freed space"
 	},
-	"SOI_NOT_FOUND": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_SOI_NOT_FOUND: func(ec errContext, meta map[string]string) string {
 		if p := ec.subject.participant; p != "" {
 			return fmt.Sprintf("%s has no Statement of Interest on file, or not that version (see %q)", p, "candor soi history "+p)
 		}
 		return `no Statement of Interest on file, or not that version; file one with "candor soi set"`
 	},
-	"OVERLOADED": func(ec errContext, meta map[string]string) string {
+	candorv1.ErrorReason_ERROR_REASON_OVERLOADED: func(ec errContext, meta map[string]string) string {
 		return "the server is at its limit of writes in flight and stayed busy through candor's retries; try again in a moment"
 	},
+	// Every other reason, so that each value of the enum has its sentence (TestEveryReasonHasASentence).
+	candorv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED: func(ec errContext, meta map[string]string) string {
+		if ec.tokenGiven {
+			return "the server did not accept the token"
+		}
+		return "no token was given; pass --token or --token-file, or set " + envToken
+	},
+	candorv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the server found a field of the request malformed")
+	},
+	candorv1.ErrorReason_ERROR_REASON_MALFORMED_REQUEST: func(ec errContext, meta map[string]string) string {
+		return "the server could not read the request as a message of its method; is candor older or newer than the server?"
+	},
+	candorv1.ErrorReason_ERROR_REASON_NO_SUCH_METHOD: func(ec errContext, meta map[string]string) string {
+		return "the server has no such method; is candor newer than the server?"
+	},
+	candorv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE: func(ec errContext, meta map[string]string) string {
+		return "the request is larger than the server accepts; shorten the text or send fewer items"
+	},
+	candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_DEACTIVATED: func(ec errContext, meta map[string]string) string {
+		return "this participant was deactivated by the admin and can make no more changes; what they filed before stays on the record"
+	},
+	candorv1.ErrorReason_ERROR_REASON_MEMBER_REMOVED: func(ec errContext, meta map[string]string) string {
+		return "you were removed from this body, so you can no longer take part in its calls; what you filed before stays on the record"
+	},
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_DEACTIVATED: func(ec errContext, meta map[string]string) string {
+		return "this participant is already deactivated"
+	},
+	candorv1.ErrorReason_ERROR_REASON_CLEARANCE_NOT_APPLICABLE: func(ec errContext, meta map[string]string) string {
+		return "the current declaration needs no ruling: only a POTENTIAL or ACTUAL conflict by a participant who takes part, under the REVIEW policy, is cleared"
+	},
+	candorv1.ErrorReason_ERROR_REASON_ELIGIBLE_NOT_MEMBER: func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("every --eligible participant must be a member of the body (see %q)", "candor body show "+bodyOr(ec))
+	},
+	candorv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED: func(ec errContext, meta map[string]string) string {
+		return "the deadline is not in the future; give a later --closes-in"
+	},
+	candorv1.ErrorReason_ERROR_REASON_DESCRIPTION_REQUIRED: func(ec errContext, meta map[string]string) string {
+		return "a POTENTIAL or ACTUAL conflict needs a description saying what it is: add --description"
+	},
+	candorv1.ErrorReason_ERROR_REASON_TOO_FEW_OPTIONS: func(ec errContext, meta map[string]string) string {
+		return "a vote needs at least two --option values, or none for yes, no and abstain"
+	},
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_OPTION: func(ec errContext, meta map[string]string) string {
+		return "each --option may be given once (options are compared ignoring case)"
+	},
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_ELIGIBLE: func(ec errContext, meta map[string]string) string {
+		return "each --eligible participant may be named once"
+	},
+	candorv1.ErrorReason_ERROR_REASON_COMMENT_REQUIRED: func(ec errContext, meta map[string]string) string {
+		return "opposition needs its reasons on the record: add --comment"
+	},
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_OUT_OF_RANGE: func(ec errContext, meta map[string]string) string {
+		return "the objection window must be between 0 (7 days) and 90 days; give another --objection-window"
+	},
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_COSIGNER: func(ec errContext, meta map[string]string) string {
+		return "each --cosigner may be named once"
+	},
+	candorv1.ErrorReason_ERROR_REASON_LIMIT_REACHED: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "you have added as many of these to this call as one member may") + "; the cap does not lift, so trying again will not help"
+	},
+	candorv1.ErrorReason_ERROR_REASON_MEMBER_NOT_FOUND: func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("that participant is not a member of the body (see %q)", "candor body show "+bodyOr(ec))
+	},
+	candorv1.ErrorReason_ERROR_REASON_ENTRY_NOT_FOUND: func(ec errContext, meta map[string]string) string {
+		return "the server's log has no entry at that index"
+	},
+	candorv1.ErrorReason_ERROR_REASON_OUT_OF_RANGE: func(ec errContext, meta map[string]string) string {
+		return "the range asked for is outside the server's log"
+	},
+	candorv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the server is shutting down and recorded nothing; try again once it is back")
+	},
+	candorv1.ErrorReason_ERROR_REASON_INTERNAL: func(ec errContext, meta map[string]string) string {
+		return "the server failed with an internal error; its operator will find the cause in its log"
+	},
+	candorv1.ErrorReason_ERROR_REASON_CANCELLED: func(ec errContext, meta map[string]string) string {
+		return "the request was cancelled before the server answered"
+	},
+	candorv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED: func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the server did not answer within %s (raise --timeout if it is busy)", timeoutOr(ec))
+	},
+	candorv1.ErrorReason_ERROR_REASON_UNKNOWN: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the server failed without saying why")
+	},
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_EXISTS: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "that already exists")
+	},
+	candorv1.ErrorReason_ERROR_REASON_PERMISSION_DENIED: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "you may not do that")
+	},
+	candorv1.ErrorReason_ERROR_REASON_RESOURCE_EXHAUSTED: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the server is at a limit; try again in a moment")
+	},
+	candorv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the server refused the request in its current state")
+	},
+	candorv1.ErrorReason_ERROR_REASON_ABORTED: func(ec errContext, meta map[string]string) string {
+		return serverSays(ec, "the request was aborted; try again")
+	},
+	candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE: func(ec errContext, meta map[string]string) string {
+		return fmt.Sprintf("the server at %s is unavailable; try again once it is back", addrOr(ec))
+	},
+	candorv1.ErrorReason_ERROR_REASON_DATA_LOSS: func(ec errContext, meta map[string]string) string {
+		return "the server reports lost or damaged data; tell its operator and run \"candor audit verify\""
+	},
+}
+
+// serverSays is the server's own sentence for a refusal, or fallback when it gave none.
+func serverSays(ec errContext, fallback string) string {
+	if ec.message != "" {
+		return ec.message
+	}
+	return fallback
+}
+
+func bodyOr(ec errContext) string {
+	if ec.subject.body != "" {
+		return ec.subject.body
+	}
+	return "BODY"
+}
+
+func addrOr(ec errContext) string {
+	if ec.addr != "" {
+		return ec.addr
+	}
+	return "the configured address"
+}
+
+func timeoutOr(ec errContext) string {
+	if ec.timeout != "" {
+		return ec.timeout
+	}
+	return "the timeout"
 }
 
 // call names the call a hint is about: the server's metadata, else the command's argument.
@@ -414,11 +555,11 @@ func upperSnake(s string) string {
 	return strings.ToUpper(b.String())
 }
 
-// knownReasons lists the reasons with a hint, for tests and documentation.
+// knownReasons lists the reasons with a hint, as sent, for tests and documentation.
 func knownReasons() []string {
 	out := make([]string, 0, len(hints))
 	for r := range hints {
-		out = append(out, r)
+		out = append(out, domain.Reason(r))
 	}
 	sort.Strings(out)
 	return out

@@ -111,7 +111,7 @@ func TestDescribeStatus(t *testing.T) {
 		{
 			name:     "internal error with no message",
 			st:       status.New(codes.Internal, ""),
-			want:     "candor: server error (INTERNAL): the server gave no message",
+			want:     "candor: server error (INTERNAL): the server failed with an internal error; its operator will find the cause in its log",
 			wantCode: ExitFailure,
 		},
 		{
@@ -206,6 +206,30 @@ func TestHintsAreSentences(t *testing.T) {
 				t.Errorf("%s: not one sentence naming the reason: %q", reason, got)
 			}
 		}
+	}
+}
+
+// TestEveryReasonHasASentence: every value of the proto's ErrorReason enum, which is every reason
+// the server gives, has a hint of its own that says something whatever the server's message, with
+// and without what the command knows.
+func TestEveryReasonHasASentence(t *testing.T) {
+	full := errContext{addr: "127.0.0.1:1", timeout: "10s", subject: subject{call: openCall, body: council, participant: alice, option: "maybe", statement: openCall + "/minorityStatements/x"}}
+	for v := range candorv1.ErrorReason_name {
+		r := candorv1.ErrorReason(v)
+		if r == candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+			continue
+		}
+		h, ok := hints[r]
+		if !ok {
+			t.Errorf("no sentence for %s", domain.Reason(r))
+			continue
+		}
+		if got := h(full, nil); got == "" || strings.ContainsAny(got, "\n\r") || strings.HasSuffix(got, ".") {
+			t.Errorf("%s: sentence %q, want one line without a final full stop", domain.Reason(r), got)
+		}
+	}
+	if _, ok := hints[candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED]; ok {
+		t.Error("a sentence for UNSPECIFIED, which the server never sends")
 	}
 }
 
@@ -361,7 +385,7 @@ func TestConsensusHints(t *testing.T) {
 	for _, reason := range []string{"WRONG_CALL_KIND", "EXPLANATION_REQUIRED", "CALL_STILL_OPEN", "NO_PROPOSAL", "DESIGNATION_FINAL",
 		"DESIGNATION_NOT_FINAL", "OBJECTION_WINDOW_CLOSED", "OBJECTION_WINDOW_OPEN", "POSITION_REQUIRED", "COSIGNER_WITHOUT_POSITION",
 		"NOT_COSIGNER", "ALREADY_SIGNED", "MINORITY_STATEMENT_NOT_FOUND", "STORAGE_FULL", "SOI_NOT_FOUND"} {
-		if _, ok := hints[reason]; !ok {
+		if _, ok := hints[domain.ParseReason(reason)]; !ok {
 			t.Errorf("no hint for %s", reason)
 		}
 	}

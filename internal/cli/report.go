@@ -14,7 +14,7 @@ import (
 )
 
 func newReportCmd(a *app) *cobra.Command {
-	return newGroup("report", "Reports for a body's periodic review (chairs, auditors and admins)",
+	return newGroup("report", "Reports for a body's periodic review (members of the body, auditors and admins)",
 		newReportReviewCmd(a),
 	)
 }
@@ -78,7 +78,7 @@ eligible for. Open calls count with their state so far.
 
 --from and --to take a date (2026-03-31, in the local zone) or an RFC 3339 time. The period covers
 calls opened from --from (default: the beginning) up to --to (default: now); a date given to --to
-includes that whole day. Chairs of the body, auditors and admins.`,
+includes that whole day. Members of the body, auditors and admins.`,
 		Args: exactArgs("BODY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := reviewRequest(args[0], from, to, a.loc)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -107,8 +108,8 @@ func noSOIYet(err error) bool {
 	if st.Code() == codes.NotFound {
 		return true
 	}
-	r := reasonOf(st)
-	return r == "SOI_REQUIRED" || r == "SOI_NOT_FOUND"
+	r := domain.ParseReason(reasonOf(st))
+	return r == candorv1.ErrorReason_ERROR_REASON_SOI_REQUIRED || r == candorv1.ErrorReason_ERROR_REASON_SOI_NOT_FOUND
 }
 
 // clears reports whether a repeated flag was given once, empty: the way to clear a list.

@@ -33,7 +33,9 @@ func newCallWatchCmd(a *app) *cobra.Command {
 		Long: `Watch a call: print its roster (the table of "candor call show") now and again after every change,
 until the call closes; then print its result and exit. On a terminal each state replaces the last;
 otherwise each state follows the last after a blank line, under a line with the time it arrived.
-With -o json each state is one JSON object (a candor.v1.WatchCallResponse) on one line.
+With -o json each state is one JSON object (a candor.v1.WatchCallResponse) on one line. A roster
+too large for one message is completed with GetCallRoster before it is printed, so every state holds
+the whole roster.
 
 A watcher is sent the latest state, not every intermediate one: under a burst of ballots some states
 are skipped. Ctrl-C stops watching.`,
@@ -73,6 +75,14 @@ func (a *app) watchCall(ctx context.Context, calls candorv1.CallServiceClient, n
 		if err != nil {
 			return err
 		}
+		if tok := msg.GetRosterNextPageToken(); tok != "" {
+			rest, err := rosterFrom(ctx, calls, name, tok)
+			if err != nil {
+				return err
+			}
+			msg.Roster = append(msg.Roster, rest...)
+			msg.RosterNextPageToken = ""
+		}
 		if err := p.print(msg); err != nil {
 			return err
 		}
@@ -80,6 +90,25 @@ func (a *app) watchCall(ctx context.Context, calls candorv1.CallServiceClient, n
 			return nil
 		}
 	}
+}
+
+// rosterFrom reads a call's roster with GetCallRoster from the page token on ("": the whole
+// roster), page after page. A roster passes one page only in a body with very large declarations
+// (the server bounds a page at about 2 MiB), and the watch and "call show" print every entry.
+func rosterFrom(ctx context.Context, calls candorv1.CallServiceClient, name, token string) ([]*candorv1.RosterEntry, error) {
+	var all []*candorv1.RosterEntry
+	for first := true; first || token != ""; first = false {
+		resp, err := calls.GetCallRoster(ctx, &candorv1.GetCallRosterRequest{Name: name, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.GetEntries()) == 0 && resp.GetNextPageToken() != "" {
+			return nil, errors.New("the server sent an empty roster page with a next page")
+		}
+		all = append(all, resp.GetEntries()...)
+		token = resp.GetNextPageToken()
+	}
+	return all, nil
 }
 
 // watchPrinter prints the states of one watch to w.

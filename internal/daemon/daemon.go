@@ -60,6 +60,8 @@ type Config struct {
 	MaxWritesInFlight int
 	// MaxDBSize caps the bbolt file (0: no cap), for tests of a full disk.
 	MaxDBSize int
+	// PageBytes bounds a page's encoded size (see rpc.Options), for tests that page realistic data.
+	PageBytes int
 	// Listener, when set, is served instead of listening on Listen (tests pass a bufconn listener).
 	Listener net.Listener
 	// HTTPListen is the address of the HTTP listener: the web app, the REST API under /v1/,
@@ -338,7 +340,7 @@ func (d *Daemon) listen() error {
 		}
 	}
 	rpcServer := rpc.New(d.svc, rpc.Options{
-		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, Logger: d.log,
+		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, PageBytes: d.cfg.PageBytes, Logger: d.log,
 	})
 	opts := rpcServer.ServerOptions()
 	if creds != nil {

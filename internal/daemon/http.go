@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/candorhq/candor/internal/domain"
 	"github.com/candorhq/candor/internal/rpc"
 	"github.com/candorhq/candor/internal/web"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -167,18 +168,15 @@ func newGateway(conn *grpc.ClientConn) (http.Handler, error) {
 func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
 	if ok && !hasErrorInfo(st) {
-		reason := upperSnake(st.Code().String())
-		switch st.Code() {
-		case codes.InvalidArgument:
-			reason = "MALFORMED_REQUEST"
-		case codes.NotFound, codes.Unimplemented:
-			reason = "NO_SUCH_METHOD"
+		reason := gatewayReasons[st.Code()]
+		if reason == candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+			reason = candorv1.ErrorReason_ERROR_REASON_UNKNOWN
 		}
 		// The gateway keeps only the text of the body reader's error (*http.MaxBytesError).
 		if strings.Contains(st.Message(), "request body too large") {
-			reason = "REQUEST_TOO_LARGE"
+			reason = candorv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE
 		}
-		if withInfo, e := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: rpc.ErrorDomain}); e == nil {
+		if withInfo, e := st.WithDetails(&errdetails.ErrorInfo{Reason: domain.Reason(reason), Domain: rpc.ErrorDomain}); e == nil {
 			err = withInfo.Err()
 		}
 	}
@@ -194,15 +192,23 @@ func hasErrorInfo(st *status.Status) bool {
 	return false
 }
 
-// upperSnake turns a code's name ("FailedPrecondition") into an ErrorInfo reason
-// ("FAILED_PRECONDITION").
-func upperSnake(name string) string {
-	var b strings.Builder
-	for i, r := range name {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
+// gatewayReasons gives the errors the gateway raises itself a reason: an unparsable body is
+// MALFORMED_REQUEST, an unknown path or verb NO_SUCH_METHOD, and any other is named after its code.
+var gatewayReasons = map[codes.Code]candorv1.ErrorReason{
+	codes.Canceled:           candorv1.ErrorReason_ERROR_REASON_CANCELLED,
+	codes.Unknown:            candorv1.ErrorReason_ERROR_REASON_UNKNOWN,
+	codes.InvalidArgument:    candorv1.ErrorReason_ERROR_REASON_MALFORMED_REQUEST,
+	codes.DeadlineExceeded:   candorv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED,
+	codes.NotFound:           candorv1.ErrorReason_ERROR_REASON_NO_SUCH_METHOD,
+	codes.AlreadyExists:      candorv1.ErrorReason_ERROR_REASON_ALREADY_EXISTS,
+	codes.PermissionDenied:   candorv1.ErrorReason_ERROR_REASON_PERMISSION_DENIED,
+	codes.ResourceExhausted:  candorv1.ErrorReason_ERROR_REASON_RESOURCE_EXHAUSTED,
+	codes.FailedPrecondition: candorv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION,
+	codes.Aborted:            candorv1.ErrorReason_ERROR_REASON_ABORTED,
+	codes.OutOfRange:         candorv1.ErrorReason_ERROR_REASON_OUT_OF_RANGE,
+	codes.Unimplemented:      candorv1.ErrorReason_ERROR_REASON_NO_SUCH_METHOD,
+	codes.Internal:           candorv1.ErrorReason_ERROR_REASON_INTERNAL,
+	codes.Unavailable:        candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE,
+	codes.DataLoss:           candorv1.ErrorReason_ERROR_REASON_DATA_LOSS,
+	codes.Unauthenticated:    candorv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
 }

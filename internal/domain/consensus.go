@@ -144,10 +144,37 @@ func currentProposal(c *candorv1.Call) *candorv1.Designation {
 	return ps[len(ps)-1]
 }
 
-// CheckPropose refuses a chair's proposal (or revision) of the consensus level. Positions must be
-// closed first, so the designation rests on a fixed record.
-func CheckPropose(c *candorv1.Call) error {
+// Objection windows: how long members may object to a proposed designation.
+const (
+	// DefaultObjectionWindow is the window when the chair sets none.
+	DefaultObjectionWindow = 7 * 24 * time.Hour
+	// MaxObjectionWindow is the longest window a chair may set: a designation cannot be held open
+	// for a season.
+	MaxObjectionWindow = 90 * 24 * time.Hour
+)
+
+// ObjectionWindow returns the objection window a chair asks for in whole seconds: 0 means
+// [DefaultObjectionWindow]; anything below 0 or above [MaxObjectionWindow] is refused. The server
+// calls it with the request's seconds; the auditor's replay calls it with the window the entry
+// records (its objection deadline less its time), and requires the same window back.
+func ObjectionWindow(seconds int64) (time.Duration, error) {
+	if seconds < 0 || seconds > int64(MaxObjectionWindow/time.Second) {
+		return 0, ErrObjectionWindowRange
+	}
+	if seconds == 0 {
+		return DefaultObjectionWindow, nil
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
+// CheckPropose refuses a chair's proposal (or revision) of the consensus level with an objection
+// window of windowSeconds (see [ObjectionWindow]). Positions must be closed first, so the
+// designation rests on a fixed record.
+func CheckPropose(c *candorv1.Call, windowSeconds int64) error {
 	if err := requireConsensus(c); err != nil {
+		return err
+	}
+	if _, err := ObjectionWindow(windowSeconds); err != nil {
 		return err
 	}
 	if c.GetState() != candorv1.CallState_CALL_STATE_CLOSED {
@@ -257,10 +284,15 @@ func CheckMinorityStatement(c *candorv1.Call, author string, cosigners []string,
 	if len(cosigners) > MaxCosigners {
 		return ErrTooManyCosigners
 	}
+	named := make(map[string]bool, len(cosigners))
 	for _, p := range cosigners {
 		if p == author {
 			return ErrSelfCosigner
 		}
+		if named[p] {
+			return ErrDuplicateCosigner
+		}
+		named[p] = true
 	}
 	for _, p := range cosigners {
 		if !stated[p] {

@@ -9,7 +9,7 @@ var (
 	ErrParticipantOnly = errors.New("domain: only a participant may do this, not the admin")
 	ErrChairOnly       = errors.New("domain: only a chair of the body may do this")
 	ErrMemberOnly      = errors.New("domain: only members of the body, admins and auditors may see this")
-	ErrAuditorOnly     = errors.New("domain: only auditors and admins may see this (and a participant their own declaration history)")
+	ErrAuditorOnly     = errors.New("domain: only auditors and admins may see this")
 	ErrNotEligible     = errors.New("domain: participant is not eligible in this call")
 
 	// Preconditions.
@@ -48,4 +48,16 @@ var (
 	ErrNotCosigner             = errors.New("domain: you are not a named co-signer of this statement")
 	ErrAlreadySigned           = errors.New("domain: you have already signed this statement")
 	ErrStatementNotFound       = errors.New("domain: no such minority statement in this call")
+)
+
+// Acceptance rules that were once checked only at the transport, so the auditor's replay could not
+// see them. Each names the request field it is about in its sentence; the transport adds a field
+// violation for it (see rpc's mapping).
+var (
+	ErrDescriptionRequired  = errors.New("domain: a POTENTIAL or ACTUAL conflict needs a description saying what it is")
+	ErrObjectionWindowRange = errors.New("domain: the objection window must be between 0 (7 days) and 90 days")
+	ErrDuplicateCosigner    = errors.New("domain: a minority statement names each co-signer once")
+	ErrTooFewOptions        = errors.New("domain: a vote needs at least two options (or none, for yes/no/abstain)")
+	ErrDuplicateOption      = errors.New("domain: a vote names each option once (options are compared ignoring case)")
+	ErrDuplicateEligible    = errors.New("domain: a narrowed call names each eligible participant once")
 )

@@ -65,6 +65,9 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 		if len(c.Options) == 0 {
 			c.Options = append([]string(nil), DefaultOptions...)
 		}
+		if err := checkOptions(c.Options); err != nil {
+			return err
+		}
 	}
 	if c.ConflictPolicy == candorv1.ConflictPolicy_CONFLICT_POLICY_UNSPECIFIED {
 		c.ConflictPolicy = candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE
@@ -91,10 +94,16 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 		for _, m := range members {
 			isMember[m] = true
 		}
+		named := make(map[string]bool, len(c.EligibleParticipants))
 		for _, p := range c.EligibleParticipants {
 			if !isMember[p] {
 				return ErrEligibleNotMember
 			}
+			if named[p] {
+				// Named twice, a participant would count twice in every denominator.
+				return ErrDuplicateEligible
+			}
+			named[p] = true
 		}
 		c.EligibilityRestricted = true
 	}
@@ -107,6 +116,24 @@ func PrepareCall(c *candorv1.Call, members []string, chair string, now time.Time
 	return nil
 }
 
+// checkOptions refuses a vote's options that do not offer a choice, or that name one option twice:
+// ballots match options ignoring case (see [MatchOption]), so "Yes" and "yes " would split one
+// option's count.
+func checkOptions(options []string) error {
+	if len(options) < 2 {
+		return ErrTooFewOptions
+	}
+	seen := make(map[string]bool, len(options))
+	for _, o := range options {
+		k := strings.ToLower(strings.TrimSpace(o))
+		if seen[k] {
+			return ErrDuplicateOption
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
 // IsOpen reports whether a call accepts declarations and ballots at now: it is open and its deadline,
 // if any, has not passed (the server may not have closed it yet).
 func IsOpen(c *candorv1.Call, now time.Time) bool {
@@ -116,7 +143,10 @@ func IsOpen(c *candorv1.Call, now time.Time) bool {
 	return c.Deadline == nil || now.Before(c.Deadline.AsTime())
 }
 
-// IsEligible reports whether participant p may declare and vote in c.
+// IsEligible reports whether participant p may declare and vote in c, by c's list of eligible
+// participants. The checks below take eligibility as an argument instead of reading the list: the
+// server's write path reads one eligibility key rather than decoding the whole list, and must
+// never hold a call whose list is partial.
 func IsEligible(c *candorv1.Call, p string) bool {
 	for _, e := range c.GetEligibleParticipants() {
 		if e == p {
@@ -126,19 +156,29 @@ func IsEligible(c *candorv1.Call, p string) bool {
 	return false
 }
 
-// CheckDeclaration refuses a declaration by p in c at now. soiVersion is the participant's current SOI
-// version (0: none) and restating says whether the declaration files a new version.
-func CheckDeclaration(c *candorv1.Call, p string, soiVersion int64, restating bool, now time.Time) error {
+// CheckDeclaration refuses a declaration in c at now by a participant who is eligible in c or not
+// (see [IsEligible]). soiVersion is the participant's current SOI version (0: none) and restating
+// says whether the declaration files a new version.
+func CheckDeclaration(c *candorv1.Call, eligible bool, soiVersion int64, restating bool, now time.Time) error {
 	if !IsOpen(c, now) {
 		return ErrCallClosed
 	}
-	if !IsEligible(c, p) {
+	if !eligible {
 		return ErrNotEligible
 	}
 	// A completed SOI is a precondition of taking part (GNSO Operating Procedures); a declaration
 	// that files one satisfies it.
 	if soiVersion == 0 && !restating {
 		return ErrSOIRequired
+	}
+	return nil
+}
+
+// CheckConflictDescription refuses a declaration of a POTENTIAL or ACTUAL conflict that does not
+// say what the conflict is: the description is what the chair and the auditors weigh.
+func CheckConflictDescription(level candorv1.ConflictLevel, description string) error {
+	if level > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE && strings.TrimSpace(description) == "" {
+		return ErrDescriptionRequired
 	}
 	return nil
 }
@@ -155,29 +195,29 @@ type Standing struct {
 	Group string
 }
 
-// CheckBallot is the invariant that is the product: participant p may cast a ballot in c at now only
-// with a current declaration for this open call, filed after it opened, not stale, not a recusal, and
-// allowed by the call's conflict policy.
-func CheckBallot(c *candorv1.Call, p string, s Standing, now time.Time) error {
+// CheckBallot is the invariant that is the product: participant p, eligible in c or not (see
+// [IsEligible]), may cast a ballot in c at now only with a current declaration for this open call,
+// filed after it opened, not stale, not a recusal, and allowed by the call's conflict policy.
+func CheckBallot(c *candorv1.Call, p string, eligible bool, s Standing, now time.Time) error {
 	if c.GetKind() != candorv1.CallKind_CALL_KIND_VOTE {
 		return ErrWrongKind
 	}
-	return checkStanding(c, p, s, now)
+	return checkStanding(c, p, eligible, s, now)
 }
 
 // CheckPosition is the same invariant for a position in a consensus call.
-func CheckPosition(c *candorv1.Call, p string, s Standing, now time.Time) error {
+func CheckPosition(c *candorv1.Call, p string, eligible bool, s Standing, now time.Time) error {
 	if c.GetKind() != candorv1.CallKind_CALL_KIND_CONSENSUS {
 		return ErrWrongKind
 	}
-	return checkStanding(c, p, s, now)
+	return checkStanding(c, p, eligible, s, now)
 }
 
-func checkStanding(c *candorv1.Call, p string, s Standing, now time.Time) error {
+func checkStanding(c *candorv1.Call, p string, eligible bool, s Standing, now time.Time) error {
 	if !IsOpen(c, now) {
 		return ErrCallClosed
 	}
-	if !IsEligible(c, p) {
+	if !eligible {
 		return ErrNotEligible
 	}
 	d := s.Declaration

@@ -74,7 +74,7 @@ func TestCheckBallot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := vote(tt.policy, p, "participants/q")
-			if err := CheckBallot(c, tt.who, tt.s, tt.now); !errors.Is(err, tt.want) {
+			if err := CheckBallot(c, tt.who, IsEligible(c, tt.who), tt.s, tt.now); !errors.Is(err, tt.want) {
 				t.Errorf("CheckBallot = %v, want %v", err, tt.want)
 			}
 		})
@@ -82,17 +82,47 @@ func TestCheckBallot(t *testing.T) {
 	t.Run("past the deadline", func(t *testing.T) {
 		c := vote(disclose, p)
 		c.Deadline = timestamppb.New(t0.Add(30 * time.Minute))
-		if err := CheckBallot(c, p, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrCallClosed) {
+		if err := CheckBallot(c, p, true, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrCallClosed) {
 			t.Errorf("CheckBallot after the deadline = %v, want ErrCallClosed", err)
 		}
 	})
 	t.Run("consensus call", func(t *testing.T) {
 		c := vote(disclose, p)
 		c.Kind = candorv1.CallKind_CALL_KIND_CONSENSUS
-		if err := CheckBallot(c, p, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrWrongKind) {
+		if err := CheckBallot(c, p, true, Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}, now); !errors.Is(err, ErrWrongKind) {
 			t.Errorf("CheckBallot on a consensus call = %v, want ErrWrongKind", err)
 		}
 	})
+}
+
+// TestChecksTakeEligibilityAsGiven: the write path never decodes a call's list of eligible
+// participants, so the checks must decide by the eligibility they are given, never by the list.
+func TestChecksTakeEligibilityAsGiven(t *testing.T) {
+	const p = "participants/p"
+	none, join := candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.Intent_INTENT_PARTICIPATE
+	now := t0.Add(time.Hour)
+	listed := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, p)
+	head := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, p)
+	head.EligibleParticipants = nil // a call head, as the write path reads it
+	s := Standing{Declaration: decl(p, none, join, 1), SOIVersion: 1}
+	if err := CheckBallot(head, p, true, s, now); err != nil {
+		t.Errorf("CheckBallot(eligible, head without list) = %v, want nil", err)
+	}
+	if err := CheckBallot(listed, p, false, s, now); !errors.Is(err, ErrNotEligible) {
+		t.Errorf("CheckBallot(not eligible, listed) = %v, want ErrNotEligible", err)
+	}
+	consensus := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, p)
+	consensus.EligibleParticipants = nil
+	consensus.Kind = candorv1.CallKind_CALL_KIND_CONSENSUS
+	if err := CheckPosition(consensus, p, true, s, now); err != nil {
+		t.Errorf("CheckPosition(eligible, head without list) = %v, want nil", err)
+	}
+	if err := CheckDeclaration(head, true, 1, false, now); err != nil {
+		t.Errorf("CheckDeclaration(eligible, head without list) = %v, want nil", err)
+	}
+	if err := CheckDeclaration(listed, false, 1, false, now); !errors.Is(err, ErrNotEligible) {
+		t.Errorf("CheckDeclaration(not eligible, listed) = %v, want ErrNotEligible", err)
+	}
 }
 
 func TestTallyThresholds(t *testing.T) {
@@ -215,7 +245,7 @@ func TestDesignationWindow(t *testing.T) {
 	c := vote(candorv1.ConflictPolicy_CONFLICT_POLICY_DISCLOSE, "participants/p")
 	c.Kind = candorv1.CallKind_CALL_KIND_CONSENSUS
 	c.Consensus = &candorv1.ConsensusRecord{}
-	if err := CheckPropose(c); !errors.Is(err, ErrCallStillOpen) {
+	if err := CheckPropose(c, 0); !errors.Is(err, ErrCallStillOpen) {
 		t.Errorf("propose while open = %v", err)
 	}
 	c.State = candorv1.CallState_CALL_STATE_CLOSED
@@ -296,6 +326,32 @@ func TestPrepareCallRefusesWhatIsNotTheChairs(t *testing.T) {
 	}}
 	if err := PrepareCall(planted, []string{"participants/p"}, "participants/chair", t0); err != nil || planted.Consensus != nil {
 		t.Errorf("vote opened with a consensus record: err %v, record %v; want it dropped", err, planted.Consensus)
+	}
+}
+
+func TestPrepareCallOptionsAndEligibility(t *testing.T) {
+	const p, q = "participants/p", "participants/q"
+	members := []string{p, q}
+	tests := []struct {
+		name string
+		call *candorv1.Call
+		want error
+	}{
+		{"default options", &candorv1.Call{Title: "t"}, nil},
+		{"two options", &candorv1.Call{Title: "t", Options: []string{"Adopt", "Reject"}}, nil},
+		{"one option", &candorv1.Call{Title: "t", Options: []string{"yes"}}, ErrTooFewOptions},
+		{"an option twice, ignoring case and spaces", &candorv1.Call{Title: "t", Options: []string{"Yes", "no", "yes "}}, ErrDuplicateOption},
+		{"consensus positions are fixed", &candorv1.Call{Title: "t", Kind: candorv1.CallKind_CALL_KIND_CONSENSUS}, nil},
+		{"narrowed", &candorv1.Call{Title: "t", EligibleParticipants: []string{p}, EligibilityJustification: "liaison"}, nil},
+		{"narrowed naming one twice", &candorv1.Call{Title: "t", EligibleParticipants: []string{p, q, p}, EligibilityJustification: "liaison"}, ErrDuplicateEligible},
+		{"narrowed without a reason", &candorv1.Call{Title: "t", EligibleParticipants: []string{p}}, ErrJustificationRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := PrepareCall(tt.call, members, "participants/chair", t0); !errors.Is(err, tt.want) {
+				t.Errorf("PrepareCall = %v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 

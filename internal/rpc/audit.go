@@ -101,11 +101,14 @@ func (s *Server) ListDeclarationHistory(ctx context.Context, req *candorv1.ListD
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	hs, err := s.svc.DeclarationHistory(ctx, principal(ctx), p, after, limit+1)
+	hs, last, err := s.svc.DeclarationHistory(ctx, principal(ctx), p, after, limit)
 	if err != nil {
 		return nil, toStatus(s.log, "ListDeclarationHistory", err)
 	}
-	hs, next := page(hs, limit, func(h *candorv1.HistoryEntry) string { return encodeIndexToken(h.LogIndex) })
+	next := ""
+	if last >= 0 {
+		next = encodeIndexToken(last)
+	}
 	return &candorv1.ListDeclarationHistoryResponse{Entries: hs, NextPageToken: next}, nil
 }
 

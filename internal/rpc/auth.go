@@ -78,7 +78,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		case s.writeSlots <- struct{}{}:
 			defer func() { <-s.writeSlots }()
 		default:
-			return nil, withInfo(codes.ResourceExhausted, "OVERLOADED",
+			return nil, withInfo(codes.ResourceExhausted, candorv1.ErrorReason_ERROR_REASON_OVERLOADED,
 				"the server is at its limit of writes in flight; retry with backoff", nil)
 		}
 	}

@@ -2,7 +2,8 @@ package rpc
 
 import (
 	"context"
-	"strings"
+
+	"google.golang.org/protobuf/proto"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 
@@ -39,7 +40,8 @@ func (s *Server) GetCall(ctx context.Context, req *candorv1.GetCallRequest) (*ca
 	return &candorv1.GetCallResponse{Call: c}, nil
 }
 
-// ListCalls implements candorv1.CallServiceServer.
+// ListCalls implements candorv1.CallServiceServer. A page ends at page_size calls or before the
+// call that would take it past s.pageBytes, whichever comes first, and holds at least one call.
 func (s *Server) ListCalls(ctx context.Context, req *candorv1.ListCallsRequest) (*candorv1.ListCallsResponse, error) {
 	var v violations
 	body := v.body("body", req.Body)
@@ -52,8 +54,24 @@ func (s *Server) ListCalls(ctx context.Context, req *candorv1.ListCallsRequest) 
 	if err != nil {
 		return nil, toStatus(s.log, "ListCalls", err)
 	}
+	if n := fitting(cs, s.pageBytes); n < limit {
+		limit = n
+	}
 	cs, next := page(cs, limit, func(c *candorv1.Call) string { return nameToken(c.Name) })
 	return &candorv1.ListCallsResponse{Calls: cs, NextPageToken: next}, nil
+}
+
+// fitting returns how many of the first items fit in budget encoded bytes as a repeated field of
+// an answer: at least one when there is one.
+func fitting[T proto.Message](items []T, budget int) int {
+	size := 0
+	for i, m := range items {
+		size += service.ItemSize(m)
+		if i > 0 && size > budget {
+			return i
+		}
+	}
+	return len(items)
 }
 
 // CloseCall implements candorv1.CallServiceServer.
@@ -70,21 +88,30 @@ func (s *Server) CloseCall(ctx context.Context, req *candorv1.CloseCallRequest) 
 	return &candorv1.CloseCallResponse{Call: c, Receipt: rcpt}, nil
 }
 
-// GetCallRoster implements candorv1.CallServiceServer.
+// GetCallRoster implements candorv1.CallServiceServer. page_size 0 bounds a page by s.pageBytes
+// alone, so that a client that never pages reads the whole roster of a realistic body.
 func (s *Server) GetCallRoster(ctx context.Context, req *candorv1.GetCallRosterRequest) (*candorv1.GetCallRosterResponse, error) {
 	var v violations
 	body, call := v.call("name", req.Name)
+	limit := v.pageSize("page_size", req.PageSize)
+	from := v.rosterToken("page_token", call, req.PageToken)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	entries, err := s.svc.Roster(ctx, principal(ctx), body, call)
+	if req.PageSize == 0 {
+		limit = 0
+	}
+	p, err := s.svc.Roster(ctx, principal(ctx), body, call, from, service.PageLimit{Count: limit, Bytes: s.pageBytes})
 	if err != nil {
 		return nil, toStatus(s.log, "GetCallRoster", err)
 	}
-	return &candorv1.GetCallRosterResponse{Entries: entries}, nil
+	return &candorv1.GetCallRosterResponse{
+		Entries: p.Entries, NextPageToken: rosterNext(call, p), TotalSize: int32(p.Total),
+	}, nil
 }
 
-// WatchCall implements candorv1.CallServiceServer.
+// WatchCall implements candorv1.CallServiceServer. Each state holds the call and as much of the
+// roster as fits in s.pageBytes with it; the rest is read with GetCallRoster.
 func (s *Server) WatchCall(req *candorv1.WatchCallRequest, stream candorv1.CallService_WatchCallServer) error {
 	var v violations
 	body, call := v.call("name", req.Name)
@@ -92,8 +119,10 @@ func (s *Server) WatchCall(req *candorv1.WatchCallRequest, stream candorv1.CallS
 		return err
 	}
 	ctx := stream.Context()
-	err := s.svc.WatchCall(ctx, principal(ctx), body, call, func(c *candorv1.Call, roster []*candorv1.RosterEntry) error {
-		return stream.Send(&candorv1.WatchCallResponse{Call: c, Roster: roster})
+	err := s.svc.WatchCall(ctx, principal(ctx), body, call, s.pageBytes, func(c *candorv1.Call, p service.RosterPage) error {
+		return stream.Send(&candorv1.WatchCallResponse{
+			Call: c, Roster: p.Entries, RosterNextPageToken: rosterNext(call, p), RosterTotalSize: int32(p.Total),
+		})
 	})
 	if ctx.Err() != nil {
 		return nil // the watcher went away: nothing to report to anyone
@@ -120,10 +149,7 @@ func (s *Server) FileDeclaration(ctx context.Context, req *candorv1.FileDeclarat
 	}
 	v.enum("conflict_level", int32(req.ConflictLevel), candorv1.ConflictLevel_name, false)
 	v.enum("intent", int32(req.Intent), candorv1.Intent_name, true)
-	v.text("description", req.Description, 0, maxText)
-	if req.ConflictLevel > candorv1.ConflictLevel_CONFLICT_LEVEL_NONE && strings.TrimSpace(req.Description) == "" {
-		v.add("description", "is required for a POTENTIAL or ACTUAL conflict: say what it is")
-	}
+	v.text("description", req.Description, 0, maxText) // required for a conflict: domain.CheckConflictDescription
 	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err

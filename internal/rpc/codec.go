@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/candorhq/candor/internal/rpc/utf8check"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // Requests that cannot be parsed.
@@ -70,7 +71,7 @@ func (c *refusingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	proto.Reset(m)
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
-	refusal := withInfo(codes.InvalidArgument, "MALFORMED_REQUEST", "the request is not a valid protobuf message of its method's type", nil)
+	refusal := withInfo(codes.InvalidArgument, candorv1.ErrorReason_ERROR_REASON_MALFORMED_REQUEST, "the request is not a valid protobuf message of its method's type", nil)
 	if field := utf8check.Wire(buf.ReadOnlyData(), m.ProtoReflect().Descriptor()); field != "" {
 		refusal = invalidUTF8(field)
 	}

@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/candorhq/candor/internal/resource"
@@ -15,10 +14,7 @@ func (s *Server) StatePosition(ctx context.Context, req *candorv1.StatePositionR
 	var v violations
 	body, call := v.call("call", req.Call)
 	v.enum("position", int32(req.Position), candorv1.Position_name, false)
-	v.text("comment", req.Comment, 0, maxText)
-	if req.Position == candorv1.Position_POSITION_OPPOSE && strings.TrimSpace(req.Comment) == "" {
-		v.add("comment", "is required to oppose: dissent belongs on the record with its reasons")
-	}
+	v.text("comment", req.Comment, 0, maxText) // an opposition's comment is a rule: domain.CheckStatement
 	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -36,14 +32,12 @@ func (s *Server) ProposeDesignation(ctx context.Context, req *candorv1.ProposeDe
 	body, call := v.call("call", req.Call)
 	v.enum("level", int32(req.Level), candorv1.ConsensusLevel_name, false)
 	v.text("rationale", req.Rationale, 1, maxText)
-	if req.ObjectionWindowSeconds < 0 || req.ObjectionWindowSeconds > maxWindow {
-		v.add("objection_window_seconds", "must be between 0 (7 days) and %d (90 days)", maxWindow)
-	}
+	// The window's bounds are a rule (domain.ObjectionWindow), checked where the auditor replays it.
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	c, rcpt, err := s.svc.ProposeDesignation(ctx, principal(ctx), body, call, req.Level, req.Rationale,
-		time.Duration(req.ObjectionWindowSeconds)*time.Second)
+		req.ObjectionWindowSeconds)
 	if err != nil {
 		return nil, toStatus(s.log, "ProposeDesignation", err)
 	}
@@ -102,14 +96,9 @@ func (s *Server) FileMinorityStatement(ctx context.Context, req *candorv1.FileMi
 	if len(req.Cosigners) > maxCosigners {
 		v.add("cosigners", "at most %d", maxCosigners)
 	}
-	seen := map[string]bool{}
+	// Each co-signer named once is a rule (domain.CheckMinorityStatement); here only their names' shape.
 	for i, p := range req.Cosigners {
-		f := fmt.Sprintf("cosigners[%d]", i)
-		v.participant(f, p)
-		if seen[p] {
-			v.add(f, "repeats %s", p)
-		}
-		seen[p] = true
+		v.participant(fmt.Sprintf("cosigners[%d]", i), p)
 	}
 	rid := v.requestID("request_id", req.RequestId, req)
 	if err := v.err(); err != nil {

@@ -43,7 +43,7 @@ func TestConsensusWorkflow(t *testing.T) {
 	for _, c := range []*ts.Client{w.Chair, w.Alice, w.Bob, w.Carol} {
 		w.Declare(t, c, call, none, join)
 	}
-	wantStatus(t, position(t, w.Bob, call, oppose, ""), codes.InvalidArgument, "INVALID_ARGUMENT") // comment required
+	wantStatus(t, position(t, w.Bob, call, oppose, ""), codes.InvalidArgument, "COMMENT_REQUIRED")
 	wantStatus(t, position(t, w.Chair, call, support, ""), codes.OK, "")
 	wantStatus(t, position(t, w.Alice, call, concerns, "timeline is tight"), codes.OK, "")
 	wantStatus(t, position(t, w.Bob, call, oppose, "harms registries"), codes.OK, "")
@@ -217,8 +217,9 @@ func TestGroupBreakdownAndReviewReport(t *testing.T) {
 	if len(r.NeverDeclared) != 1 || r.NeverDeclared[0] != w.Names["carol"] {
 		t.Errorf("never declared = %v, want [carol]", r.NeverDeclared)
 	}
-	_, err = w.Alice.Audit.GetReviewReport(w.Alice.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body})
-	wantStatus(t, err, codes.PermissionDenied, "NOT_CHAIR")
+	// Members of the body read it too (docs/permissions.md); a participant outside it does not.
+	_, err = w.Outsider.Audit.GetReviewReport(w.Outsider.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body})
+	wantStatus(t, err, codes.PermissionDenied, "NOT_MEMBER")
 	if _, err := w.Chair.Audit.GetReviewReport(w.Chair.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body}); err != nil {
 		t.Errorf("chair's review report: %v", err)
 	}

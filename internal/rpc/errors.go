@@ -16,82 +16,108 @@ import (
 	"github.com/candorhq/candor/internal/domain"
 	"github.com/candorhq/candor/internal/service"
 	"github.com/candorhq/candor/internal/store"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // ErrorDomain is the ErrorInfo domain of every Candor error (AIP-193).
 const ErrorDomain = "candor.dev"
 
-// mapping is one sentinel error's gRPC code and ErrorInfo reason.
+// mapping is one sentinel error of the service, the store or the context, with its gRPC code and
+// ErrorInfo reason. The domain's rules name their own reasons (domain.ReasonOf); ruleCodes gives each
+// its code.
 type mapping struct {
 	err    error
 	code   codes.Code
-	reason string
+	reason candorv1.ErrorReason
 }
 
 // mappings are tried in order with errors.Is (etcd's togRPCError, without its exact-match map).
 var mappings = []mapping{
-	{service.ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED"},
-	{service.ErrRequestIDReused, codes.InvalidArgument, "REQUEST_ID_REUSED"},
+	{service.ErrUnauthenticated, codes.Unauthenticated, candorv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED},
+	{service.ErrRequestIDReused, codes.InvalidArgument, candorv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED},
 
-	{domain.ErrAdminOnly, codes.PermissionDenied, "ADMIN_REQUIRED"},
-	{domain.ErrParticipantOnly, codes.PermissionDenied, "PARTICIPANT_REQUIRED"},
-	{domain.ErrChairOnly, codes.PermissionDenied, "NOT_CHAIR"},
-	{domain.ErrMemberOnly, codes.PermissionDenied, "NOT_MEMBER"},
-	{domain.ErrAuditorOnly, codes.PermissionDenied, "AUDITOR_REQUIRED"},
-	{domain.ErrNotEligible, codes.PermissionDenied, "NOT_ELIGIBLE"},
-	{domain.ErrDeactivated, codes.PermissionDenied, "PARTICIPANT_DEACTIVATED"},
-	{domain.ErrMemberRemoved, codes.PermissionDenied, "MEMBER_REMOVED"},
-	{domain.ErrAlreadyDeactivated, codes.FailedPrecondition, "ALREADY_DEACTIVATED"},
-	{domain.ErrNotAMember, codes.NotFound, "MEMBER_NOT_FOUND"},
+	{store.ErrParticipantNotFound, codes.NotFound, candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_NOT_FOUND},
+	{store.ErrSOINotFound, codes.NotFound, candorv1.ErrorReason_ERROR_REASON_SOI_NOT_FOUND},
+	{store.ErrBodyNotFound, codes.NotFound, candorv1.ErrorReason_ERROR_REASON_BODY_NOT_FOUND},
+	{store.ErrCallNotFound, codes.NotFound, candorv1.ErrorReason_ERROR_REASON_CALL_NOT_FOUND},
+	{store.ErrEntryNotFound, codes.NotFound, candorv1.ErrorReason_ERROR_REASON_ENTRY_NOT_FOUND},
+	{store.ErrBadRange, codes.OutOfRange, candorv1.ErrorReason_ERROR_REASON_OUT_OF_RANGE},
+	{store.ErrLogCorrupt, codes.DataLoss, candorv1.ErrorReason_ERROR_REASON_LOG_CORRUPT},
+	{store.ErrClosed, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN},
+	{berrors.ErrDatabaseNotOpen, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN},
 
-	{domain.ErrCallClosed, codes.FailedPrecondition, "CALL_CLOSED"},
-	{domain.ErrSOIRequired, codes.FailedPrecondition, "SOI_REQUIRED"},
-	{domain.ErrSOIPinNotCurrent, codes.FailedPrecondition, "SOI_PIN_NOT_CURRENT"},
-	{domain.ErrDeclarationRequired, codes.FailedPrecondition, "DECLARATION_REQUIRED"},
-	{domain.ErrDeclarationStale, codes.FailedPrecondition, "DECLARATION_STALE"},
-	{domain.ErrRecused, codes.FailedPrecondition, "RECUSED"},
-	{domain.ErrDeclarationNotClear, codes.FailedPrecondition, "DECLARATION_NOT_CLEARED"},
-	{domain.ErrClearanceNotNeeded, codes.FailedPrecondition, "CLEARANCE_NOT_APPLICABLE"},
-	{domain.ErrEligibleNotMember, codes.FailedPrecondition, "ELIGIBLE_NOT_MEMBER"},
-	{domain.ErrNoMembers, codes.FailedPrecondition, "NO_ELIGIBLE_PARTICIPANTS"},
-	{domain.ErrDeadlinePassed, codes.InvalidArgument, "DEADLINE_PASSED"},
-	{domain.ErrUnknownOption, codes.InvalidArgument, "UNKNOWN_OPTION"},
-	{domain.ErrWrongKind, codes.FailedPrecondition, "WRONG_CALL_KIND"},
-	{domain.ErrJustificationRequired, codes.InvalidArgument, "JUSTIFICATION_REQUIRED"},
-	{domain.ErrDeadlineTooFar, codes.InvalidArgument, "DEADLINE_TOO_FAR"},
-	{domain.ErrSelfClearance, codes.PermissionDenied, "SELF_CLEARANCE"},
-	{domain.ErrAlreadyObjected, codes.FailedPrecondition, "ALREADY_OBJECTED"},
-	{domain.ErrCommentRequired, codes.InvalidArgument, "COMMENT_REQUIRED"},
-	{domain.ErrTooManyStatements, codes.FailedPrecondition, "TOO_MANY_STATEMENTS"},
+	{context.Canceled, codes.Canceled, candorv1.ErrorReason_ERROR_REASON_CANCELLED},
+	{context.DeadlineExceeded, codes.DeadlineExceeded, candorv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED},
+}
+
+// ruleCodes is the gRPC code of each reason a domain rule gives (domain.ReasonOf).
+var ruleCodes = map[candorv1.ErrorReason]codes.Code{
+	candorv1.ErrorReason_ERROR_REASON_ADMIN_REQUIRED:          codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_REQUIRED:    codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_NOT_CHAIR:               codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_NOT_MEMBER:              codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_AUDITOR_REQUIRED:        codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_NOT_ELIGIBLE:            codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_DEACTIVATED: codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_MEMBER_REMOVED:          codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_DEACTIVATED:     codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_MEMBER_NOT_FOUND:        codes.NotFound,
+
+	candorv1.ErrorReason_ERROR_REASON_CALL_CLOSED:                   codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_SOI_REQUIRED:                  codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_SOI_PIN_NOT_CURRENT:           codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_REQUIRED:          codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_STALE:             codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_RECUSED:                       codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DECLARATION_NOT_CLEARED:       codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_CLEARANCE_NOT_APPLICABLE:      codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_ELIGIBLE_NOT_MEMBER:           codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_NO_ELIGIBLE_PARTICIPANTS:      codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED:               codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_UNKNOWN_OPTION:                codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_WRONG_CALL_KIND:               codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_JUSTIFICATION_REQUIRED:        codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_DEADLINE_TOO_FAR:              codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_SELF_CLEARANCE:                codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_OBJECTED:              codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_COMMENT_REQUIRED:              codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_DESCRIPTION_REQUIRED:          codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_TOO_FEW_OPTIONS:               codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_OPTION:              codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_ELIGIBLE:            codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_OUT_OF_RANGE: codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_COSIGNER:            codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_TOO_MANY_STATEMENTS:           codes.FailedPrecondition,
 	// Every other cap on what one member may add to a call (domain/limits.go). FailedPrecondition,
 	// not ResourceExhausted: the cap does not lift with time, so a client must not retry.
-	{domain.ErrLimitReached, codes.FailedPrecondition, "LIMIT_REACHED"},
-	{domain.ErrExplanationRequired, codes.FailedPrecondition, "EXPLANATION_REQUIRED"},
-	{domain.ErrCallStillOpen, codes.FailedPrecondition, "CALL_STILL_OPEN"},
-	{domain.ErrNoProposal, codes.FailedPrecondition, "NO_PROPOSAL"},
-	{domain.ErrDesignationFinal, codes.FailedPrecondition, "DESIGNATION_FINAL"},
-	{domain.ErrDesignationNotFinal, codes.FailedPrecondition, "DESIGNATION_NOT_FINAL"},
-	{domain.ErrObjectionWindowClosed, codes.FailedPrecondition, "OBJECTION_WINDOW_CLOSED"},
-	{domain.ErrObjectionWindowOpen, codes.FailedPrecondition, "OBJECTION_WINDOW_OPEN"},
-	{domain.ErrPositionRequired, codes.FailedPrecondition, "POSITION_REQUIRED"},
-	{domain.ErrCosignerWithoutPosition, codes.FailedPrecondition, "COSIGNER_WITHOUT_POSITION"},
-	{domain.ErrSelfCosigner, codes.InvalidArgument, "SELF_COSIGNER"},
-	{domain.ErrNotCosigner, codes.PermissionDenied, "NOT_COSIGNER"},
-	{domain.ErrAlreadySigned, codes.FailedPrecondition, "ALREADY_SIGNED"},
-	{domain.ErrStatementNotFound, codes.NotFound, "MINORITY_STATEMENT_NOT_FOUND"},
+	candorv1.ErrorReason_ERROR_REASON_LIMIT_REACHED:                codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_EXPLANATION_REQUIRED:         codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_CALL_STILL_OPEN:              codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_NO_PROPOSAL:                  codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DESIGNATION_FINAL:            codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_DESIGNATION_NOT_FINAL:        codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_CLOSED:      codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_OPEN:        codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_POSITION_REQUIRED:            codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_COSIGNER_WITHOUT_POSITION:    codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_SELF_COSIGNER:                codes.InvalidArgument,
+	candorv1.ErrorReason_ERROR_REASON_NOT_COSIGNER:                 codes.PermissionDenied,
+	candorv1.ErrorReason_ERROR_REASON_ALREADY_SIGNED:               codes.FailedPrecondition,
+	candorv1.ErrorReason_ERROR_REASON_MINORITY_STATEMENT_NOT_FOUND: codes.NotFound,
+}
 
-	{store.ErrParticipantNotFound, codes.NotFound, "PARTICIPANT_NOT_FOUND"},
-	{store.ErrSOINotFound, codes.NotFound, "SOI_NOT_FOUND"},
-	{store.ErrBodyNotFound, codes.NotFound, "BODY_NOT_FOUND"},
-	{store.ErrCallNotFound, codes.NotFound, "CALL_NOT_FOUND"},
-	{store.ErrEntryNotFound, codes.NotFound, "ENTRY_NOT_FOUND"},
-	{store.ErrBadRange, codes.OutOfRange, "OUT_OF_RANGE"},
-	{store.ErrLogCorrupt, codes.DataLoss, "LOG_CORRUPT"},
-	{store.ErrClosed, codes.Unavailable, "SHUTTING_DOWN"},
-	{berrors.ErrDatabaseNotOpen, codes.Unavailable, "SHUTTING_DOWN"},
-
-	{context.Canceled, codes.Canceled, "CANCELLED"},
-	{context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED"},
+// fieldOf names the request field a domain rule is about, for the rules that are about one field:
+// their refusal also carries a BadRequest field violation naming it, as the transport's own shape
+// checks do, so a form can point at the field.
+var fieldOf = map[candorv1.ErrorReason]string{
+	candorv1.ErrorReason_ERROR_REASON_JUSTIFICATION_REQUIRED:        "call.eligibility_justification",
+	candorv1.ErrorReason_ERROR_REASON_COMMENT_REQUIRED:              "comment",
+	candorv1.ErrorReason_ERROR_REASON_DESCRIPTION_REQUIRED:          "description",
+	candorv1.ErrorReason_ERROR_REASON_OBJECTION_WINDOW_OUT_OF_RANGE: "objection_window_seconds",
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_COSIGNER:            "cosigners",
+	candorv1.ErrorReason_ERROR_REASON_TOO_FEW_OPTIONS:               "call.options",
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_OPTION:              "call.options",
+	candorv1.ErrorReason_ERROR_REASON_DUPLICATE_ELIGIBLE:            "call.eligible_participants",
 }
 
 // toStatus maps an error from the service to a gRPC status with an ErrorInfo reason. Errors it does
@@ -103,6 +129,17 @@ func toStatus(log *slog.Logger, method string, err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err // already a status (validation, overload)
 	}
+	if r := domain.ReasonOf(err); r != candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		code, ok := ruleCodes[r]
+		if !ok {
+			code = codes.FailedPrecondition // TestEveryReasonHasACode keeps this from happening
+		}
+		var fv []*errdetails.BadRequest_FieldViolation
+		if f := fieldOf[r]; f != "" {
+			fv = []*errdetails.BadRequest_FieldViolation{{Field: f, Description: sentence(err)}}
+		}
+		return withInfo(code, r, sentence(err), fv)
+	}
 	for _, m := range mappings {
 		if errors.Is(err, m.err) {
 			return withInfo(m.code, m.reason, sentence(err), nil)
@@ -110,10 +147,10 @@ func toStatus(log *slog.Logger, method string, err error) error {
 	}
 	if isDiskFull(err) {
 		log.Error("write refused: disk full", "method", method, "err", err)
-		return withInfo(codes.ResourceExhausted, "STORAGE_FULL", "the server's storage is full; writes resume when space is freed", nil)
+		return withInfo(codes.ResourceExhausted, candorv1.ErrorReason_ERROR_REASON_STORAGE_FULL, "the server's storage is full; writes resume when space is freed", nil)
 	}
 	log.Error("internal error", "method", method, "err", err)
-	return withInfo(codes.Internal, "INTERNAL", "internal error", nil)
+	return withInfo(codes.Internal, candorv1.ErrorReason_ERROR_REASON_INTERNAL, "internal error", nil)
 }
 
 // sentence strips the package prefix of a sentinel's message ("domain: call is closed").
@@ -127,9 +164,10 @@ func sentence(err error) string {
 	return msg
 }
 
-// withInfo builds a status with an ErrorInfo detail, plus field violations when given.
-func withInfo(code codes.Code, reason, msg string, violations []*errdetails.BadRequest_FieldViolation) error {
-	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}}
+// withInfo builds a status with an ErrorInfo detail naming reason (as domain.Reason spells it), plus
+// field violations when given.
+func withInfo(code codes.Code, reason candorv1.ErrorReason, msg string, violations []*errdetails.BadRequest_FieldViolation) error {
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: domain.Reason(reason), Domain: ErrorDomain}}
 	if len(violations) > 0 {
 		details = append(details, &errdetails.BadRequest{FieldViolations: violations})
 	}

@@ -286,7 +286,7 @@ func TestNarrowEligibilityNeedsJustification(t *testing.T) {
 	_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
 		Title: "Narrow", EligibleParticipants: []string{w.Names["alice"]},
 	}})
-	wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT")
+	wantStatus(t, err, codes.InvalidArgument, "JUSTIFICATION_REQUIRED")
 
 	_, err = w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
 		Title: "Narrow", EligibleParticipants: []string{w.Names["outsider"]}, EligibilityJustification: "x",

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/candorhq/candor/internal/service"
 )
 
 // Page tokens are opaque to clients (AIP-158): base64url of a kind byte and the last key returned,
@@ -19,6 +21,9 @@ const (
 	// tokenOffset: a position in a list kept in order inside one record (a call's objections,
 	// appeals, minority statements), which only ever grows at its end.
 	tokenOffset byte = 3
+	// tokenRoster: a position in one call's eligibility list (fixed when the call opens), with the
+	// call's UUID, so that a token read from one call's roster cannot page another's.
+	tokenRoster byte = 4
 )
 
 var errBadPageToken = errors.New("rpc: malformed page token")
@@ -146,4 +151,44 @@ func pageAt[T any](items []T, offset, limit int) ([]T, string) {
 		return items[offset:], ""
 	}
 	return items[offset:end], encodeOffsetToken(end)
+}
+
+func encodeRosterToken(call uuid.UUID, n int) string {
+	b := make([]byte, 25)
+	b[0] = tokenRoster
+	copy(b[1:17], call[:])
+	binary.BigEndian.PutUint64(b[17:], uint64(n))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeRosterToken returns the position a token of call's roster names: 0 for the first page.
+func decodeRosterToken(call uuid.UUID, s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := decodeToken(s)
+	if err != nil || len(b) != 25 || b[0] != tokenRoster || uuid.UUID(b[1:17]) != call {
+		return 0, errBadPageToken
+	}
+	n := binary.BigEndian.Uint64(b[17:])
+	if n == 0 || n > 1<<31 {
+		return 0, errBadPageToken // the first page has no token
+	}
+	return int(n), nil
+}
+
+func (v *violations) rosterToken(field string, call uuid.UUID, s string) int {
+	n, err := decodeRosterToken(call, s)
+	if err != nil {
+		v.add(field, "is not a page token from this list")
+	}
+	return n
+}
+
+// rosterNext is the token for the page after p, or "".
+func rosterNext(call uuid.UUID, p service.RosterPage) string {
+	if p.Next == 0 {
+		return ""
+	}
+	return encodeRosterToken(call, p.Next)
 }

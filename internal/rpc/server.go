@@ -16,7 +16,11 @@ type Options struct {
 	// MaxWritesInFlight bounds concurrent write RPCs; past it they are refused with
 	// ResourceExhausted. Default 4096.
 	MaxWritesInFlight int
-	Logger            *slog.Logger
+	// PageBytes is the encoded size a page of a roster or of a body's calls, and a WatchCall state,
+	// stays within, unless it holds a single item. Default service.DefaultPageBytes; tests set it
+	// small to page realistic data.
+	PageBytes int
+	Logger    *slog.Logger
 }
 
 // Server implements Candor's four gRPC services over a service.Service.
@@ -31,6 +35,7 @@ type Server struct {
 	log         *slog.Logger
 	writeSlots  chan struct{} // one token per write in flight
 	codec       *refusingCodec
+	pageBytes   int // see Options.PageBytes
 }
 
 var (
@@ -45,6 +50,9 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.MaxWritesInFlight <= 0 {
 		opts.MaxWritesInFlight = 4096
 	}
+	if opts.PageBytes <= 0 {
+		opts.PageBytes = service.DefaultPageBytes
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -52,6 +60,7 @@ func New(svc *service.Service, opts Options) *Server {
 		svc: svc, publicAudit: opts.PublicAudit, log: opts.Logger,
 		writeSlots: make(chan struct{}, opts.MaxWritesInFlight),
 		codec:      newRefusingCodec(),
+		pageBytes:  opts.PageBytes,
 	}
 }
 

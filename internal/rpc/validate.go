@@ -38,7 +38,6 @@ const (
 	maxSOIHashSize = 32
 	maxStatement   = 20000
 	maxCosigners   = 100
-	maxWindow      = 90 * 24 * 3600 // objection window, seconds
 )
 
 // violations collects field violations for one request.
@@ -57,7 +56,7 @@ func (v violations) err() error {
 	if len(v) > 1 {
 		msg += fmt.Sprintf(" (and %d more)", len(v)-1)
 	}
-	return withInfo(codes.InvalidArgument, "INVALID_ARGUMENT", msg, v)
+	return withInfo(codes.InvalidArgument, candorv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT, msg, v)
 }
 
 // text checks a free-text field (a description, matter, comment, statement): valid UTF-8, a length
@@ -260,17 +259,12 @@ func (v *violations) newCall(c *candorv1.Call) {
 			v.add("call.quorum", "quorum and threshold apply to votes only; the chair designates consensus")
 		}
 	}
-	if len(c.Options) == 1 || len(c.Options) > maxOptions {
+	// At least two options, each named once, is a rule (domain.PrepareCall); here only the shape.
+	if len(c.Options) > maxOptions {
 		v.add("call.options", "must be empty (yes/no/abstain) or 2 to %d options", maxOptions)
 	}
-	seen := map[string]bool{}
 	for i, o := range c.Options {
 		v.line(fmt.Sprintf("call.options[%d]", i), o, 1, maxGroup)
-		if k := strings.ToLower(strings.TrimSpace(o)); seen[k] {
-			v.add(fmt.Sprintf("call.options[%d]", i), "repeats %q (options are compared ignoring case)", o)
-		} else {
-			seen[k] = true
-		}
 	}
 	if len(c.AffectedParties) > maxParties {
 		v.add("call.affected_parties", "at most %d", maxParties)
@@ -291,18 +285,11 @@ func (v *violations) newCall(c *candorv1.Call) {
 	if len(c.EligibleParticipants) > maxEligible {
 		v.add("call.eligible_participants", "at most %d", maxEligible)
 	}
-	dup := map[string]bool{}
+	// Each eligible participant named once, and only members, is a rule (domain.PrepareCall).
 	for i, p := range c.EligibleParticipants {
-		f := fmt.Sprintf("call.eligible_participants[%d]", i)
-		v.participant(f, p)
-		if dup[p] {
-			v.add(f, "repeats %s", p)
-		}
-		dup[p] = true
+		v.participant(fmt.Sprintf("call.eligible_participants[%d]", i), p)
 	}
+	// Inclusion is the default: narrowing it needs a reason on the record. That is a rule
+	// (domain.PrepareCall, ErrJustificationRequired), not a shape: only the text's shape is checked here.
 	v.text("call.eligibility_justification", c.EligibilityJustification, 0, maxText)
-	if len(c.EligibleParticipants) > 0 && strings.TrimSpace(c.EligibilityJustification) == "" {
-		// Inclusion is the default: narrowing it needs a reason on the record.
-		v.add("call.eligibility_justification", "is required when eligible_participants narrows the call")
-	}
 }

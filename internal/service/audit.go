@@ -61,45 +61,71 @@ func (s *Service) ConsistencyProof(ctx context.Context, pr Principal, older, new
 }
 
 func (s *Service) canReadLog(tx *store.ReadTx, pr Principal) error {
-	if s.publicAudit {
-		return nil
+	v, err := viewer(tx, pr)
+	if err != nil {
+		return err
 	}
-	return requireAuditor(tx, pr)
-}
-
-// requireAuditor refuses callers who are neither auditors nor the admin.
-func requireAuditor(tx *store.ReadTx, pr Principal) error {
-	ok, err := isAuditor(tx, pr)
-	if err == nil && !ok {
-		err = domain.ErrAuditorOnly
-	}
-	return err
+	return domain.CanReadLog(v, s.publicAudit)
 }
 
 // DeclarationHistory lists a participant's declarations across all calls after log index `after`
-// (-1: from the start). Auditors, admins and the participant themselves.
-func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, participant uuid.UUID, after int64, limit int) ([]*candorv1.HistoryEntry, error) {
-	var out []*candorv1.HistoryEntry
-	err := s.store.View(func(tx *store.ReadTx) error {
-		if !(pr.isParticipant() && pr.Participant == participant) {
-			if err := requireAuditor(tx, pr); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Participant(participant); err != nil {
-			return err
-		}
-		indexes, err := tx.DeclarationHistory(participant, after, limit)
+// (-1: from the start). Auditors, admins and the participant themselves read them all; any other
+// participant reads those filed in calls of bodies they are a member of, the calls whose rosters
+// show them the same declarations (docs/permissions.md). It reads limit entries of the history
+// (0: all), so a page may hold fewer once filtered; next is the index to continue after (-1 when the
+// history has no more).
+func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, participant uuid.UUID, after int64, limit int) (out []*candorv1.HistoryEntry, next int64, err error) {
+	next = -1
+	err = s.store.View(func(tx *store.ReadTx) error {
+		v, err := viewer(tx, pr)
 		if err != nil {
 			return err
 		}
+		if !v.Oversees() && !v.IsParticipant() {
+			return domain.ErrAuditorOnly
+		}
+		whole := v.Oversees() || v.Participant == resource.Participant(participant)
+		if _, err := tx.Participant(participant); err != nil {
+			return err
+		}
+		ask := limit + 1 // one more, to know whether there is more
+		if limit <= 0 {
+			ask = 0 // no limit
+		}
+		indexes, err := tx.DeclarationHistory(participant, after, ask)
+		if err != nil {
+			return err
+		}
+		if limit > 0 && len(indexes) > limit {
+			indexes = indexes[:limit]
+			next = indexes[limit-1]
+		}
+		member := map[uuid.UUID]bool{} // the caller's memberships, by body, read once each
 		for _, i := range indexes {
 			e, err := entry(tx, i)
 			if err != nil {
 				return err
 			}
 			h := &candorv1.HistoryEntry{LogIndex: i, Call: e.Subject, Declaration: e.GetDeclaration()}
-			if b, c, err := resource.ParseCall(e.Subject); err == nil {
+			b, c, err := resource.ParseCall(e.Subject)
+			if !whole {
+				if err != nil {
+					continue
+				}
+				ok, seen := member[b]
+				if !seen {
+					m, err := membership(tx, pr, b)
+					if err != nil {
+						return err
+					}
+					ok = domain.CanSeeBody(v, m) == nil
+					member[b] = ok
+				}
+				if !ok {
+					continue
+				}
+			}
+			if err == nil {
 				if call, err := tx.Call(b, c); err == nil {
 					h.CallTitle = call.Title
 				}
@@ -108,20 +134,27 @@ func (s *Service) DeclarationHistory(ctx context.Context, pr Principal, particip
 		}
 		return nil
 	})
-	return out, err
+	return out, next, err
 }
 
 // CallRecord lists every log entry about a call after log index `after` (-1: from the start).
-// Auditors and admins.
+// Members of the body, auditors and admins; while the call is open, a member sees the choice of no
+// ballot or position but their own ([domain.ShowsChoice]).
 func (s *Service) CallRecord(ctx context.Context, pr Principal, body, call uuid.UUID, after int64, limit int) ([]*candorv1.RecordEntry, error) {
 	var out []*candorv1.RecordEntry
 	err := s.store.View(func(tx *store.ReadTx) error {
-		if err := requireAuditor(tx, pr); err != nil {
+		v, err := viewer(tx, pr)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Call(body, call); err != nil {
+		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
 		}
+		c, err := tx.CallHead(body, call)
+		if err != nil {
+			return err
+		}
+		open := c.GetState() == candorv1.CallState_CALL_STATE_OPEN
 		indexes, err := tx.CallRecord(call, after, limit)
 		if err != nil {
 			return err
@@ -130,6 +163,9 @@ func (s *Service) CallRecord(ctx context.Context, pr Principal, body, call uuid.
 			e, err := entry(tx, i)
 			if err != nil {
 				return err
+			}
+			if author := domain.ChoiceAuthor(e); author != "" && !domain.ShowsChoice(v, author, open) {
+				domain.RedactChoice(e)
 			}
 			out = append(out, &candorv1.RecordEntry{LogIndex: i, Entry: e})
 		}

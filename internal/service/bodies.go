@@ -15,8 +15,8 @@ import (
 
 // CreateBody creates a body.
 func (s *Service) CreateBody(ctx context.Context, pr Principal, title string, req Request) (*candorv1.Body, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, nil, err
 	}
 	id := newID()
 	var b *candorv1.Body
@@ -62,8 +62,8 @@ func (s *Service) ListBodies(ctx context.Context, pr Principal, after uuid.UUID,
 
 // AddMember adds a participant to a body, or changes their role and group.
 func (s *Service) AddMember(ctx context.Context, pr Principal, body, participant uuid.UUID, role candorv1.Role, group string) (*candorv1.Membership, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, nil, err
 	}
 	var m *candorv1.Membership
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
@@ -106,33 +106,25 @@ func (s *Service) ListMembers(ctx context.Context, pr Principal, body, after uui
 	return ms, err
 }
 
-// canSeeBody refuses callers who are neither members of the body, admins nor auditors.
+// canSeeBody refuses callers who are neither members of the body, admins nor auditors
+// ([domain.CanSeeBody]).
 func canSeeBody(tx *store.ReadTx, pr Principal, body uuid.UUID) error {
-	ok, err := isAuditor(tx, pr)
-	if err != nil || ok {
-		return err
-	}
-	m, err := tx.Membership(body, pr.Participant)
+	v, err := viewer(tx, pr)
 	if err != nil {
 		return err
 	}
-	if m == nil {
-		return domain.ErrMemberOnly
+	m, err := membership(tx, pr, body)
+	if err != nil {
+		return err
 	}
-	return nil
+	return domain.CanSeeBody(v, m)
 }
 
-// requireChair refuses callers who do not chair the body.
+// requireChair refuses callers who do not chair the body ([domain.RequireChair]).
 func requireChair(tx *store.ReadTx, pr Principal, body uuid.UUID) error {
-	if !pr.isParticipant() {
-		return domain.ErrChairOnly
-	}
-	m, err := tx.Membership(body, pr.Participant)
+	m, err := membership(tx, pr, body)
 	if err != nil {
 		return err
 	}
-	if m == nil || m.Role != candorv1.Role_ROLE_CHAIR {
-		return domain.ErrChairOnly
-	}
-	return nil
+	return domain.RequireChair(pr.known(), m)
 }

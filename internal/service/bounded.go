@@ -21,7 +21,8 @@ import (
 // 91 KB each), plus at most domain.MaxProposals (20) proposals and a final designation of 4000
 // characters (about 16 KB each): under 1 MB in all. The rest of a call is written by its chair and
 // the body (a matter of 10000 characters, 50 parties, 20 options, at most 10000 eligible
-// participants and a result that names each of them at most twice): about 1.8 MB at worst.
+// participants and a result that names each of them at most twice): about 1.8 MB at worst. Rosters
+// and lists of calls, which grow with the body, are paged by encoded size ([DefaultPageBytes]).
 const SummaryItems = 5
 
 // summarize returns a copy of c whose consensus record keeps the latest keep objections, appeals

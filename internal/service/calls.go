@@ -14,9 +14,6 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// ServerActor is the log's actor for changes the server makes by itself (a deadline closing a call).
-const ServerActor = "server"
-
 // OpenCall opens a call in a body. The caller must chair the body.
 func (s *Service) OpenCall(ctx context.Context, pr Principal, body uuid.UUID, in *candorv1.Call, req Request) (*candorv1.Call, *candorv1.Receipt, error) {
 	id := newID()
@@ -137,7 +134,7 @@ func (s *Service) CloseDue(ctx context.Context) (int, error) {
 				return tx.ClearDeadline(d)
 			}
 			didClose = true
-			return closeCall(tx, s.clock(), ServerActor, d.Body, d.Call, c)
+			return closeCall(tx, s.clock(), domain.ServerActor, d.Body, d.Call, c)
 		})
 		if err != nil {
 			return closed, err
@@ -244,9 +241,12 @@ func callState(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) (map[st
 	return standings, ballots, nil
 }
 
-// Roster shows every eligible participant's standing in a call: declared, stale, cleared, voted.
-func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID) ([]*candorv1.RosterEntry, error) {
-	var out []*candorv1.RosterEntry
+// Roster returns one page of a call's roster: every eligible participant's standing (declared,
+// stale, cleared, voted), in the order of the call's eligibility list from position from, within
+// lim. The list is fixed when the call opens, so a position names the same participant for the
+// life of the call and following Next visits each of them exactly once.
+func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID, from int, lim PageLimit) (RosterPage, error) {
+	var page RosterPage
 	err := s.store.View(func(tx *store.ReadTx) error {
 		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
@@ -255,35 +255,47 @@ func (s *Service) Roster(ctx context.Context, pr Principal, body, call uuid.UUID
 		if err != nil {
 			return err
 		}
-		out, err = roster(tx, body, call, c)
+		page, err = roster(tx, body, call, c, from, lim.Count, lim.budget())
 		return err
 	})
-	return out, err
+	return page, err
 }
 
-// roster builds the roster of call c in tx.
-func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) ([]*candorv1.RosterEntry, error) {
+// roster builds the page of call c's roster in tx that starts at position from of its eligibility
+// list: at most count entries (0: any number) within budget encoded bytes, and always at least one
+// entry unless from is past the end. Only the page's entries are built (each matches an SOI against
+// the call's affected parties); the standings are read for the whole call, as the rules read them.
+func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call, from, count, budget int) (RosterPage, error) {
+	page := RosterPage{Total: len(c.EligibleParticipants)}
+	if from >= len(c.EligibleParticipants) {
+		return page, nil
+	}
 	standings, ballots, err := callState(tx, body, call, c)
 	if err != nil {
-		return nil, err
+		return page, err
 	}
-	out := make([]*candorv1.RosterEntry, 0, len(c.EligibleParticipants))
-	for _, p := range c.EligibleParticipants {
+	size := 0
+	for i := from; i < len(c.EligibleParticipants); i++ {
+		if count > 0 && len(page.Entries) == count {
+			page.Next = i
+			break
+		}
+		p := c.EligibleParticipants[i]
 		id, _ := resource.ParseParticipant(p) // parsed by callState
 		part, err := tx.Participant(id)       // for the display name; callState read the rest
 		if err != nil {
-			return nil, err
+			return page, err
 		}
 		st := standings[p]
 		var matches []string
 		if st.SOIVersion > 0 {
 			soi, err := tx.SOI(id, st.SOIVersion)
 			if err != nil {
-				return nil, err
+				return page, err
 			}
 			matches = domain.AffectedMatches(c, soi)
 		}
-		out = append(out, &candorv1.RosterEntry{
+		e := &candorv1.RosterEntry{
 			AffectedPartyMatches: matches,
 			Participant:          p,
 			DisplayName:          part.DisplayName,
@@ -292,57 +304,70 @@ func roster(tx *store.ReadTx, body, call uuid.UUID, c *candorv1.Call) ([]*candor
 			Stale:                domain.IsStale(st),
 			Clearance:            st.Clearance,
 			Voted:                ballots[p] != nil,
-		})
+		}
+		// Who can no longer act on the eligibility fixed at opening (see callFor): a deactivated
+		// participant, and one no longer a member of the body.
+		m, err := tx.Membership(body, id)
+		if err != nil {
+			return page, err
+		}
+		e.Deactivated, e.Removed = part.GetDeactivated(), m == nil
+		n := ItemSize(e)
+		if len(page.Entries) > 0 && size+n > budget {
+			page.Next = i
+			break
+		}
+		size += n
+		page.Entries = append(page.Entries, e)
 	}
-	return out, nil
+	return page, nil
 }
 
-// callFor reads what one participant's write needs of a call: its head, with eligibility narrowed to
-// that participant when they are eligible. The rules only ask whether p is on the list, and decoding
-// the whole list on every declaration and ballot was the commit loop's largest cost (pprof: 12% of
-// CPU with 256 members). A participant removed from the body since the call opened is refused here:
-// both declarations and the writes that rest on them (ballots, positions) read the call through it.
-func callFor(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, error) {
-	c, err := tx.CallHead(body, call)
+// callFor reads what one participant's write needs of a call: its head (without the list of
+// eligible participants) and whether p is eligible in it, read from one eligibility key. The rules
+// only ask whether p is on the list, and decoding the whole list on every declaration and ballot
+// was the commit loop's largest cost (pprof: 12% of CPU with 256 members), so the domain checks take
+// eligibility as an argument. A participant removed from the body since the call opened is refused
+// here: both declarations and the writes that rest on them (ballots, positions) read the call
+// through it.
+func callFor(tx *store.ReadTx, body, call, p uuid.UUID) (c *candorv1.Call, eligible bool, err error) {
+	c, err = tx.CallHead(body, call)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	eligible := tx.IsEligible(call, p)
-	if eligible {
-		c.EligibleParticipants = []string{resource.Participant(p)}
-	}
+	eligible = tx.IsEligible(call, p)
 	// Eligibility stays as fixed at opening, but only a current member may act on it.
 	m, err := tx.Membership(body, p)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := domain.CheckStillMember(eligible, m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c, nil
+	return c, eligible, nil
 }
 
 // standingIn reads, inside a write's transaction, what the invariant needs about participant p in a
-// call: the call (see callFor), p's current declaration, the chair's ruling on it, and p's current
-// SOI version. Ballots and positions both rest on it.
-func standingIn(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, domain.Standing, error) {
-	c, err := callFor(tx, body, call, p)
+// call: the call's head and whether p is eligible in it (see callFor), p's current declaration, the
+// chair's ruling on it, and p's current SOI version. Ballots and positions both rest on it.
+func standingIn(tx *store.ReadTx, body, call, p uuid.UUID) (*candorv1.Call, bool, domain.Standing, error) {
+	c, eligible, err := callFor(tx, body, call, p)
 	if err != nil {
-		return nil, domain.Standing{}, err
+		return nil, false, domain.Standing{}, err
 	}
 	part, err := tx.Participant(p)
 	if err != nil {
-		return nil, domain.Standing{}, err
+		return nil, false, domain.Standing{}, err
 	}
 	d, err := tx.Declaration(call, p)
 	if err != nil {
-		return nil, domain.Standing{}, err
+		return nil, false, domain.Standing{}, err
 	}
 	cl, err := tx.Clearance(call, p)
 	if err != nil {
-		return nil, domain.Standing{}, err
+		return nil, false, domain.Standing{}, err
 	}
-	return c, domain.Standing{Declaration: d, Clearance: cl, SOIVersion: part.SoiVersion}, nil
+	return c, eligible, domain.Standing{Declaration: d, Clearance: cl, SOIVersion: part.SoiVersion}, nil
 }
 
 // Restatement is how a declaration restates the SOI: pinned unchanged by hash, or changed.
@@ -372,7 +397,7 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 	id := newID()
 	var d *candorv1.Declaration
 	rcpt, replay, err := s.writeOnce(ctx, pr, "FileDeclaration", req, func(tx *store.Tx, now time.Time) error {
-		c, err := callFor(&tx.ReadTx, body, call, pr.Participant)
+		c, eligible, err := callFor(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
@@ -381,7 +406,10 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 			return err
 		}
 		restating := in.Restatement.Updated != nil
-		if err := domain.CheckDeclaration(c, me, p.SoiVersion, restating, now); err != nil {
+		if err := domain.CheckDeclaration(c, eligible, p.SoiVersion, restating, now); err != nil {
+			return err
+		}
+		if err := domain.CheckConflictDescription(in.Level, in.Description); err != nil {
 			return err
 		}
 		if err := domain.CheckDeclarationsFiled(tx.Filed(call, pr.Participant, store.FiledDeclarations)); err != nil {
@@ -501,12 +529,12 @@ func (s *Service) CastBallot(ctx context.Context, pr Principal, body, call uuid.
 	id := newID()
 	var b *candorv1.Ballot
 	rcpt, replay, err := s.writeOnce(ctx, pr, "CastBallot", req, func(tx *store.Tx, now time.Time) error {
-		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
+		c, eligible, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
 		d := standing.Declaration
-		if err := domain.CheckBallot(c, me, standing, now); err != nil {
+		if err := domain.CheckBallot(c, me, eligible, standing, now); err != nil {
 			return err
 		}
 		opt, err := domain.MatchOption(c, option)

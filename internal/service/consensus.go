@@ -15,8 +15,8 @@ import (
 )
 
 // DefaultObjectionWindow is how long members may object to a proposed designation when the chair
-// sets no window.
-const DefaultObjectionWindow = 7 * 24 * time.Hour
+// sets no window (see [domain.ObjectionWindow]).
+const DefaultObjectionWindow = domain.DefaultObjectionWindow
 
 // StatePosition records the caller's position in a consensus call, under the ballot's invariant.
 func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uuid.UUID, position candorv1.Position, comment string, req Request) (*candorv1.PositionStatement, *candorv1.Receipt, error) {
@@ -27,11 +27,11 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 	id := newID()
 	var ps *candorv1.PositionStatement
 	rcpt, replay, err := s.writeOnce(ctx, pr, "StatePosition", req, func(tx *store.Tx, now time.Time) error {
-		c, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
+		c, eligible, standing, err := standingIn(&tx.ReadTx, body, call, pr.Participant)
 		if err != nil {
 			return err
 		}
-		if err := domain.CheckPosition(c, me, standing, now); err != nil {
+		if err := domain.CheckPosition(c, me, eligible, standing, now); err != nil {
 			return err
 		}
 		if err := domain.CheckStatement(position, comment); err != nil {
@@ -108,14 +108,13 @@ func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call 
 	return summarize(c, SummaryItems), rcpt, nil
 }
 
-// ProposeDesignation proposes (or revises) the consensus level and opens an objection window.
-func (s *Service) ProposeDesignation(ctx context.Context, pr Principal, body, call uuid.UUID, level candorv1.ConsensusLevel, rationale string, window time.Duration) (*candorv1.Call, *candorv1.Receipt, error) {
-	if window <= 0 {
-		window = DefaultObjectionWindow
-	}
+// ProposeDesignation proposes (or revises) the consensus level and opens an objection window of
+// windowSeconds (0: the default; see [domain.ObjectionWindow]).
+func (s *Service) ProposeDesignation(ctx context.Context, pr Principal, body, call uuid.UUID, level candorv1.ConsensusLevel, rationale string, windowSeconds int64) (*candorv1.Call, *candorv1.Receipt, error) {
 	return s.updateConsensus(ctx, pr, body, call, true, candorv1.EntryKind_ENTRY_KIND_DESIGNATION_PROPOSED,
-		func(c *candorv1.Call, _ time.Time) error { return domain.CheckPropose(c) },
+		func(c *candorv1.Call, _ time.Time) error { return domain.CheckPropose(c, windowSeconds) },
 		func(c *candorv1.Call, now time.Time) *candorv1.LogEntry {
+			window, _ := domain.ObjectionWindow(windowSeconds) // CheckPropose refused any other
 			d := &candorv1.Designation{
 				Revision: int32(len(c.Consensus.Proposals) + 1), Level: level, Rationale: rationale,
 				Chair: pr.Actor(), CreateTime: timestamppb.New(now), ObjectionDeadline: timestamppb.New(now.Add(window)),

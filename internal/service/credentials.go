@@ -82,8 +82,8 @@ func (s *Service) RotateToken(ctx context.Context, pr Principal) (*candorv1.Part
 
 // ReissueToken gives a participant a new token; their old one stops working. Admin only.
 func (s *Service) ReissueToken(ctx context.Context, pr Principal, id uuid.UUID) (*candorv1.Participant, string, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, "", nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, "", nil, err
 	}
 	token := NewToken()
 	var p *candorv1.Participant
@@ -100,8 +100,8 @@ func (s *Service) ReissueToken(ctx context.Context, pr Principal, id uuid.UUID) 
 
 // DeactivateParticipant stops a participant making any more changes; their record stays. Admin only.
 func (s *Service) DeactivateParticipant(ctx context.Context, pr Principal, id uuid.UUID) (*candorv1.Participant, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, nil, err
 	}
 	var p *candorv1.Participant
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
@@ -130,8 +130,8 @@ func (s *Service) DeactivateParticipant(ctx context.Context, pr Principal, id uu
 // eligibility fixed when they opened; from now on the participant can no longer act in them (see
 // callFor), and what they filed before stays and counts under the group they had.
 func (s *Service) RemoveMember(ctx context.Context, pr Principal, body, participant uuid.UUID) (*candorv1.Membership, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, nil, err
 	}
 	var m *candorv1.Membership
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {

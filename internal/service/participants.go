@@ -17,8 +17,8 @@ import (
 
 // CreateParticipant adds a participant and returns their token, which the store keeps only as a hash.
 func (s *Service) CreateParticipant(ctx context.Context, pr Principal, displayName, email string) (*candorv1.Participant, string, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, "", nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, "", nil, err
 	}
 	token := NewToken()
 	id := newID()
@@ -58,8 +58,8 @@ func (s *Service) GetParticipant(ctx context.Context, pr Principal, id uuid.UUID
 		if err != nil {
 			return err
 		}
-		auditor, err := isAuditor(tx, pr)
-		hideEmail(pr, auditor, p)
+		v, err := viewer(tx, pr)
+		hideEmail(v, p)
 		return err
 	})
 	return p, err
@@ -73,27 +73,26 @@ func (s *Service) ListParticipants(ctx context.Context, pr Principal, after uuid
 		if ps, err = tx.ListParticipants(after, limit); err != nil {
 			return err
 		}
-		auditor, err := isAuditor(tx, pr)
+		v, err := viewer(tx, pr)
 		for _, p := range ps {
-			hideEmail(pr, auditor, p)
+			hideEmail(v, p)
 		}
 		return err
 	})
 	return ps, err
 }
 
-// hideEmail clears p's email unless the caller is p, or an admin or auditor (auditor, read once per
-// request by the caller).
-func hideEmail(pr Principal, auditor bool, p *candorv1.Participant) {
-	if !auditor && !(pr.isParticipant() && p.GetName() == resource.Participant(pr.Participant)) {
+// hideEmail clears p's email unless the viewer may see it ([domain.CanSeeEmail]).
+func hideEmail(v domain.Viewer, p *candorv1.Participant) {
+	if !domain.CanSeeEmail(v, p.GetName()) {
 		p.Email = ""
 	}
 }
 
 // GrantAuditor gives a participant the auditor role.
 func (s *Service) GrantAuditor(ctx context.Context, pr Principal, id uuid.UUID) (*candorv1.Participant, *candorv1.Receipt, error) {
-	if !pr.Admin {
-		return nil, nil, domain.ErrAdminOnly
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return nil, nil, err
 	}
 	var p *candorv1.Participant
 	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {

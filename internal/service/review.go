@@ -17,7 +17,8 @@ import (
 // ReviewReport summarises a body's calls opened in [from, to) for its periodic review of the model:
 // per stakeholder group, how many were eligible, declared, declared a conflict, recused and took
 // part; calls by kind and outcome; designations objected to or appealed; and members who never
-// declared. Open calls are counted from their live state. Chairs of the body, auditors and admins.
+// declared. Open calls are counted from their live state. Members of the body, auditors and admins
+// (docs/permissions.md).
 func (s *Service) ReviewReport(ctx context.Context, pr Principal, body uuid.UUID, from, to time.Time) (*candorv1.ReviewReport, error) {
 	if to.IsZero() {
 		to = s.now()
@@ -30,12 +31,8 @@ func (s *Service) ReviewReport(ctx context.Context, pr Principal, body uuid.UUID
 		if _, err := tx.Body(body); err != nil {
 			return err
 		}
-		if ok, err := isAuditor(tx, pr); err != nil {
+		if err := canSeeBody(tx, pr, body); err != nil {
 			return err
-		} else if !ok {
-			if err := requireChair(tx, pr, body); err != nil {
-				return err
-			}
 		}
 		members, err := tx.ListMembers(body, uuid.Nil, 0)
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/candorhq/candor/internal/domain"
 	"github.com/candorhq/candor/internal/resource"
 	"github.com/candorhq/candor/internal/store"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -42,15 +43,20 @@ type Principal struct {
 	Participant uuid.UUID
 }
 
-// Actor is how the log names the principal.
-func (p Principal) Actor() string {
-	if p.Admin {
-		return "admin"
-	}
-	return resource.Participant(p.Participant)
-}
+// Actor is how the log names the principal (see [domain.Actor]).
+func (p Principal) Actor() string { return p.known().Actor() }
 
-func (p Principal) isParticipant() bool { return !p.Admin && p.Participant != uuid.Nil }
+func (p Principal) isParticipant() bool { return p.known().IsParticipant() }
+
+// known is the principal as the permission rules see it without reading the store: enough for every
+// rule but those about auditors (see [viewer]).
+func (p Principal) known() domain.Viewer {
+	v := domain.Viewer{Admin: p.Admin}
+	if p.Participant != uuid.Nil {
+		v.Participant = resource.Participant(p.Participant)
+	}
+	return v
+}
 
 // Config configures a Service.
 type Config struct {
@@ -276,17 +282,25 @@ func record(tx *store.Tx, now time.Time, actor string, kind candorv1.EntryKind, 
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
-// isAuditor reports whether the principal may read every record: the admin or an auditor.
-func isAuditor(tx *store.ReadTx, pr Principal) (bool, error) {
-	if pr.Admin {
-		return true, nil
-	}
-	if !pr.isParticipant() {
-		return false, nil
+// viewer reads, in tx, what the permission rules need to know about the principal: whether a
+// participant holds the auditor role.
+func viewer(tx *store.ReadTx, pr Principal) (domain.Viewer, error) {
+	v := pr.known()
+	if !v.IsParticipant() {
+		return v, nil
 	}
 	p, err := tx.Participant(pr.Participant)
 	if err != nil {
-		return false, err
+		return v, err
 	}
-	return p.GetAuditor(), nil
+	v.Auditor = p.GetAuditor()
+	return v, nil
+}
+
+// membership reads the principal's membership of a body (nil: none, or not a participant).
+func membership(tx *store.ReadTx, pr Principal, body uuid.UUID) (*candorv1.Membership, error) {
+	if !pr.isParticipant() {
+		return nil, nil
+	}
+	return tx.Membership(body, pr.Participant)
 }

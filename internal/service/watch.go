@@ -78,31 +78,37 @@ func wake(ch chan struct{}) {
 	}
 }
 
-// WatchCall calls send with the call and its roster, read in one snapshot, at once and again after
-// each change, until ctx ends, send fails, or the caller may no longer read the call (the error says
-// why). send runs on the caller's goroutine, so a slow receiver delays only its own next read.
-func (s *Service) WatchCall(ctx context.Context, pr Principal, body, call uuid.UUID, send func(*candorv1.Call, []*candorv1.RosterEntry) error) error {
+// WatchCall calls send with the call and the first page of its roster, read in one snapshot, at
+// once and again after each change, until ctx ends, send fails, or the caller may no longer read
+// the call (the error says why). The call and the page together stay within bytes encoded bytes
+// (0: [DefaultPageBytes]), with at least one entry; the rest of a larger roster is read with
+// [Service.Roster] from the page's Next. send runs on the caller's goroutine, so a slow receiver
+// delays only its own next read.
+func (s *Service) WatchCall(ctx context.Context, pr Principal, body, call uuid.UUID, bytes int, send func(*candorv1.Call, RosterPage) error) error {
 	wakeup := s.watchers.add(call)
 	defer s.watchers.remove(call, wakeup)
+	budget := PageLimit{Bytes: bytes}.budget()
 	for {
 		var c *candorv1.Call
-		var entries []*candorv1.RosterEntry
+		var page RosterPage
 		err := s.store.View(func(tx *store.ReadTx) error {
 			// Permission is checked on every read: a watcher who loses the right to read stops here.
 			if err := canSeeBody(tx, pr, body); err != nil {
 				return err
 			}
-			var err error
-			if c, err = tx.Call(body, call); err != nil {
+			full, err := tx.Call(body, call)
+			if err != nil {
 				return err
 			}
-			entries, err = roster(tx, body, call, c)
+			c = summarize(full, SummaryItems)
+			// What the call leaves of the budget, less the call's own field of the answer.
+			page, err = roster(tx, body, call, full, 0, 0, budget-ItemSize(c))
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		if err := send(summarize(c, SummaryItems), entries); err != nil {
+		if err := send(c, page); err != nil {
 			return err
 		}
 		select {

@@ -63,6 +63,10 @@ func HTTP() Option { return func(c *daemon.Config) { c.HTTPListen = "127.0.0.1:0
 // MaxDBSize caps the bbolt file.
 func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n } }
 
+// PageBytes bounds the encoded size of a roster or call-list page and of a WatchCall state, so that
+// a test pages a few hundred entries rather than tens of thousands.
+func PageBytes(n int) Option { return func(c *daemon.Config) { c.PageBytes = n } }
+
 // Start starts a server; it stops when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()

@@ -10,7 +10,9 @@
 // ballots, positions, the consensus workflow) from the entries alone, applies the functions of
 // package domain to them (the same ones the server calls, with the entry's time as "now"), and
 // recomputes every result. [Receipt] checks a participant's saved receipt and that its entry is
-// still in today's log. Failures name the first bad entry ([EntryError]).
+// still in today's log. Failures name the first bad entry ([EntryError]) and, when the entry breaks
+// a rule, the rule's reason from the proto's ErrorReason enum: the reason the server gives when it
+// refuses a request that would break it.
 //
 // What this package must never do:
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -57,14 +58,23 @@ type EntryError struct {
 	Index int64
 	// Kind is the entry's kind, or ENTRY_KIND_UNSPECIFIED when its bytes do not decode.
 	Kind candorv1.EntryKind
-	Err  error
+	// Reason names the rule the entry breaks, from the same enum (and by the same function,
+	// domain.ReasonOf) as the server's refusal of a request that broke it would: a server that
+	// accepted the entry let past what it refuses as this reason. It is ERROR_REASON_UNSPECIFIED
+	// when the entry fails a check of the log itself (its encoding, its place, its consistency).
+	Reason candorv1.ErrorReason
+	Err    error
 }
 
 func (e *EntryError) Error() string {
-	if e.Kind == candorv1.EntryKind_ENTRY_KIND_UNSPECIFIED {
-		return fmt.Sprintf("entry %d: %v", e.Index, e.Err)
+	var rule string
+	if e.Reason != candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		rule = " [" + domain.Reason(e.Reason) + "]"
 	}
-	return fmt.Sprintf("entry %d (%s): %v", e.Index, KindName(e.Kind), e.Err)
+	if e.Kind == candorv1.EntryKind_ENTRY_KIND_UNSPECIFIED {
+		return fmt.Sprintf("entry %d: %v%s", e.Index, e.Err, rule)
+	}
+	return fmt.Sprintf("entry %d (%s): %v%s", e.Index, KindName(e.Kind), e.Err, rule)
 }
 
 func (e *EntryError) Unwrap() error { return e.Err }

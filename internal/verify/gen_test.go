@@ -212,6 +212,9 @@ func (g *gen) declaration(call, p string, level candorv1.ConflictLevel, intent c
 		ConflictLevel: level, Intent: intent, CreateTime: timestamppb.New(now),
 		Supersedes: gc.decls[p].GetName(),
 	}
+	if level > none {
+		d.Description = "I advise a party to this matter" // a conflict says what it is
+	}
 	gc.decls[p] = d
 	delete(gc.clears, p)
 	g.add(now, candorv1.EntryKind_ENTRY_KIND_DECLARATION, p, call, &candorv1.LogEntry{

@@ -19,12 +19,6 @@ import (
 // entryFormat is the LogEntry envelope version this auditor reads (log.proto: "format: 1").
 const entryFormat = 1
 
-// Actors that are not participants (log.proto, LogEntry.actor).
-const (
-	adminActor  = "admin"
-	serverActor = "server" // a deadline closing a call
-)
-
 // TimeTolerance is how far an entry's time may fall behind the latest time of the entries before
 // it. The server's entry clock never goes back past the newest entry (service.clock), so none: a
 // backdated entry is how a server would slip a ballot in before a deadline.
@@ -112,9 +106,7 @@ func (b *bodyState) memberNames(participants map[string]*participantState) []str
 	return names
 }
 
-func (b *bodyState) isChair(actor string) bool {
-	return b.members[actor].GetRole() == candorv1.Role_ROLE_CHAIR
-}
+func (b *bodyState) isChair(actor string) bool { return domain.IsChair(b.members[actor]) }
 
 type callState struct {
 	call      *candorv1.Call                         // as the server keeps it: opened, closed, consensus record
@@ -166,7 +158,7 @@ func (r *Replayer) Apply(index int64, data []byte) error {
 		return r.err
 	}
 	if err := r.apply(index, e); err != nil {
-		r.err = &EntryError{Index: index, Kind: e.GetKind(), Err: err}
+		r.err = &EntryError{Index: index, Kind: e.GetKind(), Reason: domain.ReasonOf(err), Err: err}
 		return r.err
 	}
 	r.next++
@@ -288,7 +280,7 @@ func sameTime(a, b *timestamppb.Timestamp) bool {
 // participant returns the participant an entry's actor names, refusing the admin and the server
 // (who may not declare, vote or take part in the consensus workflow) and unknown names.
 func (r *Replayer) participant(actor string) (*participantState, error) {
-	if actor == adminActor || actor == serverActor {
+	if !domain.IsParticipantActor(actor) {
 		return nil, fmt.Errorf("made by %q: %w", actor, domain.ErrParticipantOnly)
 	}
 	ps := r.participants[actor]
@@ -300,7 +292,7 @@ func (r *Replayer) participant(actor string) (*participantState, error) {
 
 func (r *Replayer) participantAdded(e *candorv1.LogEntry) error {
 	p := e.GetParticipant()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("participant %s added by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	if _, err := resource.ParseParticipant(p.GetName()); err != nil || e.GetSubject() != p.GetName() {
@@ -319,7 +311,7 @@ func (r *Replayer) participantAdded(e *candorv1.LogEntry) error {
 
 func (r *Replayer) auditorGranted(e *candorv1.LogEntry) error {
 	p := e.GetParticipant()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("auditor role for %s granted by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	if e.GetSubject() != p.GetName() || r.participants[p.GetName()] == nil {
@@ -356,7 +348,7 @@ func (r *Replayer) soiVersion(index int64, e *candorv1.LogEntry) error {
 
 func (r *Replayer) bodyCreated(e *candorv1.LogEntry) error {
 	b := e.GetBody()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("body %s created by %q: %w", b.GetName(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	if _, err := resource.ParseBody(b.GetName()); err != nil || e.GetSubject() != b.GetName() {
@@ -372,7 +364,7 @@ func (r *Replayer) bodyCreated(e *candorv1.LogEntry) error {
 
 func (r *Replayer) memberAdded(e *candorv1.LogEntry) error {
 	m := e.GetMembership()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("member %s added by %q: %w", m.GetParticipant(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	b := r.bodies[e.GetSubject()]
@@ -470,7 +462,7 @@ func (r *Replayer) declaration(index int64, e *candorv1.LogEntry, now time.Time)
 	if !sameTime(d.GetCreateTime(), e.GetTime()) {
 		return inconsistent("declaration by %s says it was filed at %v, not at its entry's time", p, d.GetCreateTime().AsTime())
 	}
-	if err := domain.CheckDeclaration(c, p, ps.soi.GetVersion(), false, now); err != nil {
+	if err := domain.CheckDeclaration(c, domain.IsEligible(c, p), ps.soi.GetVersion(), false, now); err != nil {
 		return fmt.Errorf("declaration by %s: %w", p, err)
 	}
 	if err := domain.CheckDeclarationsFiled(cs.declared[p]); err != nil {
@@ -485,6 +477,9 @@ func (r *Replayer) declaration(index int64, e *candorv1.LogEntry, now time.Time)
 	// A changed SOI is filed in the same write, as the entry just before the declaration.
 	if d.GetSoiChanged() && (r.lastSOI.index != index-1 || r.lastSOI.participant != p || r.lastSOI.version != d.GetSoiVersion()) {
 		return inconsistent("declaration by %s says it filed SOI version %d, but the entry before it is not that version", p, d.GetSoiVersion())
+	}
+	if err := domain.CheckConflictDescription(d.GetConflictLevel(), d.GetDescription()); err != nil {
+		return fmt.Errorf("declaration by %s: %w", p, err)
 	}
 	if err := domain.CheckScreening(c, ps.soi, d.GetConflictLevel(), d.GetDescription()); err != nil {
 		return fmt.Errorf("declaration by %s: %w", p, err)
@@ -561,7 +556,7 @@ func (r *Replayer) ballot(e *candorv1.LogEntry, now time.Time) error {
 		return err
 	}
 	// The invariant that is the product, on the state rebuilt from the log.
-	if err := domain.CheckBallot(cs.call, p, st, now); err != nil {
+	if err := domain.CheckBallot(cs.call, p, domain.IsEligible(cs.call, p), st, now); err != nil {
 		return fmt.Errorf("ballot by %s: %w", p, err)
 	}
 	if opt, err := domain.MatchOption(cs.call, b.GetOption()); err != nil || opt != b.GetOption() {
@@ -599,7 +594,7 @@ func (r *Replayer) position(e *candorv1.LogEntry, now time.Time) error {
 	if err := domain.CheckStatement(ps.GetPosition(), ps.GetComment()); err != nil {
 		return fmt.Errorf("position by %s: %w", p, err)
 	}
-	if err := domain.CheckPosition(cs.call, p, st, now); err != nil {
+	if err := domain.CheckPosition(cs.call, p, domain.IsEligible(cs.call, p), st, now); err != nil {
 		return fmt.Errorf("position of %s: %w", p, err)
 	}
 	if domain.PositionLabel(ps.GetPosition()) == "" {
@@ -635,7 +630,7 @@ func (r *Replayer) callClosed(e *candorv1.LogEntry, now time.Time) error {
 		return fmt.Errorf("closing %s: %w", c.GetName(), err)
 	}
 	switch actor := e.GetActor(); {
-	case actor == serverActor:
+	case actor == domain.ServerActor:
 		if d := cs.call.GetDeadline(); d == nil || now.Before(d.AsTime()) {
 			return inconsistent("call %s closed by the server before any deadline", c.GetName())
 		}
@@ -719,8 +714,18 @@ func (r *Replayer) designationProposed(e *candorv1.LogEntry, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	if err := domain.CheckPropose(cs.call); err != nil {
-		return fmt.Errorf("designation: %w", err)
+	// The window the chair set is the deadline less the entry's time, in whole seconds as the server
+	// takes it; domain.ObjectionWindow must give the same window back (0 seconds means 7 days).
+	window := d.GetObjectionDeadline().AsTime().Sub(d.GetCreateTime().AsTime())
+	seconds := int64(window / time.Second)
+	if window <= 0 {
+		seconds = -1 // no time to object: below every bound, whatever the fraction
+	}
+	if err := domain.CheckPropose(cs.call, seconds); err != nil {
+		return fmt.Errorf("designation with a %v objection window: %w", window, err)
+	}
+	if got, _ := domain.ObjectionWindow(seconds); got != window {
+		return inconsistent("designation revision %d has an objection window of %v, not whole seconds the server sets", d.GetRevision(), window)
 	}
 	rec := cs.record()
 	if want := int32(len(rec.GetProposals()) + 1); d.GetRevision() != want || d.GetChair() != e.GetActor() || !sameTime(d.GetCreateTime(), e.GetTime()) {
@@ -867,7 +872,7 @@ func (r *Replayer) tokenChanged(e *candorv1.LogEntry) error {
 			return inconsistent("token of %s rotated by %q: only the participant rotates their own", p.GetName(), e.GetActor())
 		}
 	default:
-		if e.GetActor() != adminActor {
+		if e.GetActor() != domain.AdminActor {
 			return fmt.Errorf("token of %s reissued by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
 		}
 	}
@@ -879,7 +884,7 @@ func (r *Replayer) tokenChanged(e *candorv1.LogEntry) error {
 
 func (r *Replayer) participantDeactivated(e *candorv1.LogEntry) error {
 	p := e.GetParticipant()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("participant %s deactivated by %q: %w", p.GetName(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	ps := r.participants[p.GetName()]
@@ -898,7 +903,7 @@ func (r *Replayer) participantDeactivated(e *candorv1.LogEntry) error {
 
 func (r *Replayer) memberRemoved(e *candorv1.LogEntry) error {
 	m := e.GetMembership()
-	if e.GetActor() != adminActor {
+	if e.GetActor() != domain.AdminActor {
 		return fmt.Errorf("member %s removed by %q: %w", m.GetParticipant(), e.GetActor(), domain.ErrAdminOnly)
 	}
 	b := r.bodies[e.GetSubject()]

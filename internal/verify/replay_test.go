@@ -719,6 +719,45 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			g.fileStatement(call, c.bob, nil)
 			return g.last()
 		}, domain.ErrTooManyStatements},
+		// Rules once checked only by the transport, now in domain and replayed.
+		{"conflict declared without a description", func(g *gen, c council) int64 {
+			call := g.open(c.body, c.chair, nil)
+			g.declare(call, c.alice, potential, join, explaining(" "))
+			return g.last()
+		}, domain.ErrDescriptionRequired},
+		{"objection window beyond 90 days", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, domain.MaxObjectionWindow)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, domain.MaxObjectionWindow+time.Second)
+			return g.last()
+		}, domain.ErrObjectionWindowRange},
+		{"objection window of a fraction of a second", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.close(call, c.chair)
+			g.propose(call, c.chair, candorv1.ConsensusLevel_CONSENSUS_LEVEL_CONSENSUS, time.Hour+time.Millisecond)
+			return g.last()
+		}, verify.ErrInconsistent},
+		{"co-signer named twice", func(g *gen, c council) int64 {
+			call := consensusCall(g, c)
+			g.fileStatement(call, c.bob, []string{c.alice})
+			g.fileStatement(call, c.bob, []string{c.alice, c.alice})
+			return g.last()
+		}, domain.ErrDuplicateCosigner},
+		{"vote with one option", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, nil, func(e *candorv1.LogEntry) { e.GetCall().Options = []string{"yes"} })
+			return g.last()
+		}, domain.ErrTooFewOptions},
+		{"vote naming an option twice", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, nil, func(e *candorv1.LogEntry) { e.GetCall().Options = []string{"Yes", "no", "yes "} })
+			return g.last()
+		}, domain.ErrDuplicateOption},
+		{"narrowed call naming a participant twice", func(g *gen, c council) int64 {
+			g.open(c.body, c.chair, &candorv1.Call{EligibleParticipants: []string{c.alice, c.bob}}, func(e *candorv1.LogEntry) {
+				e.GetCall().EligibleParticipants = append(e.GetCall().EligibleParticipants, c.alice)
+			})
+			return g.last()
+		}, domain.ErrDuplicateEligible},
 		{"whole honest session", func(g *gen, c council) int64 {
 			session(g, c)
 			return -1
@@ -745,6 +784,13 @@ func TestReplayNamesTheFirstBadEntry(t *testing.T) {
 			}
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Replay: %v, want an error wrapping %v", err, tt.wantErr)
+			}
+			// A broken rule is named by the reason the server refuses it with; a broken log by none.
+			if want := domain.ReasonOf(tt.wantErr); ee.Reason != want {
+				t.Errorf("Replay names reason %v, want %v", ee.Reason, want)
+			}
+			if want := domain.Reason(ee.Reason); ee.Reason != candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED && !strings.HasSuffix(err.Error(), " ["+want+"]") {
+				t.Errorf("Replay: %q does not end naming %s", err, want)
 			}
 		})
 	}

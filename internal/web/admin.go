@@ -23,7 +23,9 @@ const newTokenTTL = 10 * time.Minute
 type newToken struct {
 	Participant *candorv1.Participant
 	Token       string
-	created     time.Time
+	// Reissued is true for an existing participant's replacement token (ReissueToken, RotateToken).
+	Reissued bool
+	created  time.Time
 }
 
 // newTokens holds, per session, the one token waiting to be shown. It lives beside the session (a
@@ -80,6 +82,16 @@ type adminBody struct {
 	Members int
 	Chairs  []string
 	Groups  []string
+	// Current are the body's members now, by display name: a removed member is no longer one.
+	Current []adminMember
+	// Open is true when this body's member list is the one the page was asked about.
+	Open bool
+}
+
+// adminMember is one current member of a body, for its member list.
+type adminMember struct {
+	Membership  *candorv1.Membership
+	Participant *candorv1.Participant
 }
 
 // groupOption is one suggestion in the stakeholder-group datalist: a group, and where it is used.
@@ -110,8 +122,10 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	names := make(map[string]string, len(people))
+	byName := make(map[string]*candorv1.Participant, len(people))
 	for _, p := range people {
 		names[p.GetName()] = p.GetDisplayName()
+		byName[p.GetName()] = p
 	}
 	sortParticipants(people)
 
@@ -133,6 +147,11 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 		ab := adminBody{Body: b, Members: len(members)}
 		seen := map[string]bool{}
 		for _, m := range members {
+			p := byName[m.GetParticipant()]
+			if p == nil {
+				p = &candorv1.Participant{Name: m.GetParticipant(), DisplayName: m.GetParticipant()}
+			}
+			ab.Current = append(ab.Current, adminMember{Membership: m, Participant: p})
 			if m.GetRole() == candorv1.Role_ROLE_CHAIR {
 				ab.Chairs = append(ab.Chairs, orName(names[m.GetParticipant()], m.GetParticipant()))
 			}
@@ -144,6 +163,9 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 		}
 		sort.Strings(ab.Chairs)
 		sort.Strings(ab.Groups)
+		sort.SliceStable(ab.Current, func(i, j int) bool {
+			return strings.ToLower(ab.Current[i].Participant.GetDisplayName()) < strings.ToLower(ab.Current[j].Participant.GetDisplayName())
+		})
 		bodyGroups[b.GetName()] = ab.Groups
 		data.Bodies = append(data.Bodies, ab)
 	}
@@ -154,6 +176,9 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 		data.MemberBody = v.Old("member", "body", r.URL.Query().Get("body"))
 		if data.MemberBody != "" && !strings.HasPrefix(data.MemberBody, "bodies/") {
 			data.MemberBody = "bodies/" + data.MemberBody
+		}
+		for i := range data.Bodies {
+			data.Bodies[i].Open = data.Bodies[i].Body.GetName() == data.MemberBody
 		}
 		if gs, ok := bodyGroups[data.MemberBody]; ok {
 			for _, g := range gs {
@@ -266,4 +291,134 @@ func (s *Server) grantAuditor(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	s.accepted(w, r, sess, "/admin#participants-h", resp.GetParticipant().GetDisplayName()+" is now an auditor, on the record. The Audit link appears in their header from their next sign-in.", resp.GetReceipt())
+}
+
+// participantArg is the participant a per-participant admin form names in its path.
+func participantArg(r *http.Request) string { return "participants/" + r.PathValue("participant") }
+
+// participantForm names the refusal slot of a participant's row on the admin page.
+func participantForm(name string) string { return "p-" + lastSegment(name) }
+
+// reissueToken implements POST /admin/participants/{participant}/token: the participant gets a new
+// token, shown once on the next page exactly as a new participant's is; their old one stops working.
+func (s *Server) reissueToken(w http.ResponseWriter, r *http.Request, sess *session) {
+	name := participantArg(r)
+	ctx, cancel := s.rpcCtx(r, sess)
+	defer cancel()
+	resp, err := s.participants.ReissueToken(ctx, &candorv1.ReissueTokenRequest{Name: name})
+	if err != nil {
+		s.adminRefused(w, r, sess, participantForm(name), err)
+		return
+	}
+	p := resp.GetParticipant()
+	putNewToken(sess, &newToken{Participant: p, Token: resp.GetToken(), Reissued: true, created: s.now()}, s.now())
+	s.accepted(w, r, sess, "/admin#new-token", p.GetDisplayName()+" has a new token, on the record. Their previous token no longer works.", resp.GetReceipt())
+}
+
+// confirmData is a confirmation page for a final admin write.
+type confirmData struct {
+	// Heading and Consequences say what the write does; Action is where the form posts.
+	Heading      string
+	Consequences []string
+	Action       string
+	Button       string
+	Back         string
+}
+
+// deactivateConfirm implements GET /admin/participants/{participant}/deactivate: the step that says
+// what deactivation means before the admin makes it.
+func (s *Server) deactivateConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if !sess.who.Admin {
+		s.renderError(w, r, sess, http.StatusForbidden, "Only the administrator may deactivate a participant.")
+		return
+	}
+	ctx, cancel := s.rpcCtx(r, sess)
+	defer cancel()
+	resp, err := s.participants.GetParticipant(ctx, &candorv1.GetParticipantRequest{Name: participantArg(r)})
+	if err != nil {
+		s.rpcFailed(w, r, sess, "deactivate", err)
+		return
+	}
+	p := resp.GetParticipant()
+	who := p.GetDisplayName()
+	s.render(w, r, sess, http.StatusOK, "confirm", "Deactivate "+who, confirmData{
+		Heading: "Deactivate " + who + "?",
+		Consequences: []string{
+			"This is final: a deactivated participant cannot be made active again.",
+			who + " can make no more changes: no Statement of Interest, declaration, ballot, position, objection, appeal or minority statement, in any body.",
+			"Everything " + who + " filed stays on the record and counts as before, and anyone who could read it still can. Ballots and positions already cast in open calls stay counted; the calls' eligibility lists do not change.",
+			who + "'s token still works for reading their own receipts and history. To cut that off too, reissue their token and do not hand it over.",
+		},
+		Action: "/admin/participants/" + lastSegment(p.GetName()) + "/deactivate",
+		Button: "Deactivate " + who,
+		Back:   "/admin#" + participantForm(p.GetName()),
+	})
+}
+
+// deactivate implements POST /admin/participants/{participant}/deactivate.
+func (s *Server) deactivate(w http.ResponseWriter, r *http.Request, sess *session) {
+	name := participantArg(r)
+	ctx, cancel := s.rpcCtx(r, sess)
+	defer cancel()
+	resp, err := s.participants.DeactivateParticipant(ctx, &candorv1.DeactivateParticipantRequest{Name: name})
+	if err != nil {
+		s.adminRefused(w, r, sess, participantForm(name), err)
+		return
+	}
+	s.accepted(w, r, sess, "/admin#"+participantForm(name),
+		resp.GetParticipant().GetDisplayName()+" is deactivated, on the record: they can make no more changes, and what they filed stays.", resp.GetReceipt())
+}
+
+// memberForm names the refusal slot of a body's member list on the admin page.
+func memberForm(body string) string { return "members-" + lastSegment(body) }
+
+// removeConfirm implements GET /admin/bodies/{body}/members/{participant}/remove: the step that
+// says what a removal means before the admin makes it.
+func (s *Server) removeConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if !sess.who.Admin {
+		s.renderError(w, r, sess, http.StatusForbidden, "Only the administrator may remove a member from a body.")
+		return
+	}
+	ctx, cancel := s.rpcCtx(r, sess)
+	defer cancel()
+	body, err := s.bodies.GetBody(ctx, &candorv1.GetBodyRequest{Name: bodyName(r)})
+	if err != nil {
+		s.rpcFailed(w, r, sess, "remove member", err)
+		return
+	}
+	p, err := s.participants.GetParticipant(ctx, &candorv1.GetParticipantRequest{Name: participantArg(r)})
+	if err != nil {
+		s.rpcFailed(w, r, sess, "remove member", err)
+		return
+	}
+	who, title := p.GetParticipant().GetDisplayName(), body.GetBody().GetTitle()
+	s.render(w, r, sess, http.StatusOK, "confirm", "Remove "+who+" from "+title, confirmData{
+		Heading: "Remove " + who + " from " + title + "?",
+		Consequences: []string{
+			who + " leaves " + title + " and stays on every record they made there.",
+			"In calls already open, eligibility stays as it was fixed at opening: " + who + " stays on their rosters and what they filed before counts, but from now on they can no longer declare, vote or state a position there.",
+			"Calls opened later leave " + who + " out. Adding them as a member again brings them back.",
+		},
+		Action: "/admin/bodies/" + lastSegment(body.GetBody().GetName()) + "/members/" + lastSegment(p.GetParticipant().GetName()) + "/remove",
+		Button: "Remove " + who + " from " + title,
+		Back:   "/admin?body=" + lastSegment(body.GetBody().GetName()) + "#" + memberForm(body.GetBody().GetName()),
+	})
+}
+
+// removeMember implements POST /admin/bodies/{body}/members/{participant}/remove.
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, sess *session) {
+	body := bodyName(r)
+	ctx, cancel := s.rpcCtx(r, sess)
+	defer cancel()
+	resp, err := s.bodies.RemoveMember(ctx, &candorv1.RemoveMemberRequest{Body: body, Participant: participantArg(r)})
+	if err != nil {
+		if !sess.who.Admin {
+			s.rpcFailed(w, r, sess, "remove member", err)
+			return
+		}
+		s.refused(w, r, sess, "/admin?body="+lastSegment(body)+"#"+memberForm(body), memberForm(body), err)
+		return
+	}
+	s.accepted(w, r, sess, "/admin?body="+lastSegment(body)+"#"+memberForm(body),
+		"The removal from the body is on the record. Open calls keep their eligibility; from now on the former member can no longer declare or vote in them.", resp.GetReceipt())
 }

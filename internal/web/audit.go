@@ -345,7 +345,7 @@ func entryFacts(e *candorv1.LogEntry, who func(string) string) []recordFact {
 		add("Note", p.Clearance.GetNote())
 	case *candorv1.LogEntry_Ballot:
 		add("Participant", who(p.Ballot.GetParticipant()))
-		add("Ballot", p.Ballot.GetOption())
+		add("Ballot", hiddenIfEmpty(p.Ballot.GetOption()))
 		add("Conflict level declared", enumLabel(p.Ballot.GetConflictLevel()))
 		if p.Ballot.GetSupersedes() != "" {
 			add("Supersedes", "An earlier ballot by the same participant")
@@ -353,7 +353,11 @@ func entryFacts(e *candorv1.LogEntry, who func(string) string) []recordFact {
 	case *candorv1.LogEntry_PositionStatement:
 		ps := p.PositionStatement
 		add("Participant", who(ps.GetParticipant()))
-		add("Position", enumLabel(ps.GetPosition()))
+		if ps.GetPosition() == candorv1.Position_POSITION_UNSPECIFIED {
+			add("Position", hiddenIfEmpty(""))
+		} else {
+			add("Position", enumLabel(ps.GetPosition()))
+		}
 		add("Conflict level declared", enumLabel(ps.GetConflictLevel()))
 		add("Comment", ps.GetComment())
 	case *candorv1.LogEntry_Designation:
@@ -389,4 +393,13 @@ func displayList(ps []string, who func(string) string) string {
 		out[i] = who(p)
 	}
 	return strings.Join(out, ", ")
+}
+
+// hiddenIfEmpty shows a ballot's option, or says it is hidden: the server leaves out the choices of
+// others while a call is open (docs/permissions.md).
+func hiddenIfEmpty(choice string) string {
+	if choice == "" {
+		return "(hidden until the call closes)"
+	}
+	return choice
 }

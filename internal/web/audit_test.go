@@ -168,8 +168,9 @@ func TestHistoryPaged(t *testing.T) {
 	}
 }
 
-// TestMemberAuditAccess checks what a plain member may read: their own history, and not another's
-// history, a call's record or the audit page (the server's sentence is shown).
+// TestMemberAuditAccess checks what a plain member may read (docs/permissions.md): their own
+// history; another's history in the calls of bodies they share; a call's record, with others'
+// ballots hidden while it is open; and not the audit page.
 func TestMemberAuditAccess(t *testing.T) {
 	h := newHarness(t)
 	w := h.world
@@ -202,19 +203,23 @@ func TestMemberAuditAccess(t *testing.T) {
 		t.Errorf("alice's history links to call records she may not read")
 	}
 
-	_, err = w.Alice.Audit.ListDeclarationHistory(w.Alice.Ctx(t), &candorv1.ListDeclarationHistoryRequest{Participant: w.Names["bob"]})
 	p = alice.get("/audit/participants/" + idOf(w.Names["bob"]))
-	if want := serverSentence(t, err); p.status != http.StatusForbidden || !strings.Contains(p.body, want) {
-		t.Errorf("alice reading bob's history: status %d, want 403 with %q\n%s", p.status, want, p.body)
-	}
-	if strings.Contains(p.body, "Statement of Interest</th>") {
-		t.Errorf("alice was shown bob's history")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Adopt the statement") {
+		t.Errorf("alice reading bob's history in their shared body: status %d, or lacks the call\n%s", p.status, p.body)
 	}
 
-	_, err = w.Alice.Audit.ListCallRecord(w.Alice.Ctx(t), &candorv1.ListCallRecordRequest{Call: call.Name})
+	if _, err := testserver.Vote(t, w.Bob, call.Name, "yes"); err != nil {
+		t.Fatal(err)
+	}
 	p = alice.get(recordPath(call.Name))
+	if p.status != http.StatusOK || !strings.Contains(p.body, "(hidden until the call closes)") {
+		t.Errorf("alice reading the open call's record: status %d, or bob's ballot is not hidden\n%s", p.status, p.body)
+	}
+
+	_, err = w.Outsider.Audit.ListCallRecord(w.Outsider.Ctx(t), &candorv1.ListCallRecordRequest{Call: call.Name})
+	p = h.signIn(w.Outsider.Token).get(recordPath(call.Name))
 	if want := serverSentence(t, err); p.status != http.StatusForbidden || !strings.Contains(p.body, want) {
-		t.Errorf("alice reading the call record: status %d, want 403 with %q", p.status, want)
+		t.Errorf("an outsider reading the call record: status %d, want 403 with %q", p.status, want)
 	}
 	if p := alice.get("/audit"); p.status != http.StatusForbidden {
 		t.Errorf("alice on /audit: status %d, want 403", p.status)

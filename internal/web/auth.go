@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -99,6 +100,8 @@ func (s *Server) streamCtx(r *http.Request, sess *session) (context.Context, con
 // signinData is the sign-in page.
 type signinData struct {
 	Error string
+	// Notice says why the browser is here, after a token rotation ended its session.
+	Notice string
 }
 
 // signinPage implements GET /signin.
@@ -111,6 +114,9 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 	s.renderSignin(w, r, http.StatusOK, "")
 }
 
+// rotatedNotice is the sign-in page's message after a participant replaced their own token.
+const rotatedNotice = "Your token was replaced, so this browser was signed out. Sign in with your new token."
+
 // renderSignin renders the sign-in form with a fresh pre-session CSRF token in a cookie and a field.
 func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	tok := s.newSigninToken()
@@ -118,7 +124,11 @@ func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, code int, 
 		Name: signinCookie, Value: tok, Path: "/signin", MaxAge: int(signinFormTTL / time.Second),
 		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteStrictMode,
 	})
-	s.renderPage(w, r, code, "signin", &view{Title: "Sign in", CSRF: tok, Data: signinData{Error: msg}})
+	data := signinData{Error: msg}
+	if msg == "" && r.URL.Query().Get("after") == "rotate" {
+		data.Notice = rotatedNotice
+	}
+	s.renderPage(w, r, code, "signin", &view{Title: "Sign in", CSRF: tok, Data: data})
 }
 
 // newSigninToken returns expiry || random || HMAC(key, expiry || random), base64url.
@@ -186,7 +196,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		p := resp.GetParticipant()
 		who = principal{Name: p.GetName(), DisplayName: p.GetDisplayName(), Auditor: p.GetAuditor()}
-	case st.Code() == codes.PermissionDenied && reasonOf(st) == "PARTICIPANT_REQUIRED":
+	case st.Code() == codes.PermissionDenied && domain.ParseReason(reasonOf(st)) == candorv1.ErrorReason_ERROR_REASON_PARTICIPANT_REQUIRED:
 		who = principal{Admin: true, DisplayName: "Administrator"}
 	case st.Code() == codes.Unauthenticated:
 		s.renderSignin(w, r, http.StatusUnauthorized, "The server did not accept this token. Check that you pasted the whole token.")
@@ -212,11 +222,16 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 
 // signout implements POST /signout: the session ends on the server, and the cookie is cleared.
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.endSession(w, r)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// endSession ends the request's session on the server and clears its cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.delete(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
 // endIfUnauthenticated ends the session when the server no longer accepts its token (the

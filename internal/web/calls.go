@@ -62,6 +62,9 @@ type rosterRow struct {
 	Voted       bool
 	NeedsRuling bool
 	Me          bool
+	// Gone says why the participant can no longer act in the call ("Deactivated", "Removed from
+	// the body"), or is "" while they can.
+	Gone string
 }
 
 // rosterSummary counts the roster for the line above the table.
@@ -129,6 +132,12 @@ func newCallView(body *candorv1.Body, c *candorv1.Call, roster []*candorv1.Roste
 			Recused: d.GetIntent() == candorv1.Intent_INTENT_RECUSE ||
 				e.GetClearance().GetDecision() == candorv1.ClearanceDecision_CLEARANCE_DECISION_RECUSAL_REQUIRED,
 			Matches: strings.Join(e.GetAffectedPartyMatches(), ", "),
+		}
+		switch {
+		case e.GetDeactivated():
+			row.Gone = "Deactivated"
+		case e.GetRemoved():
+			row.Gone = "Removed from the body"
 		}
 		if d != nil {
 			row.DeclaredAt = "SOI v" + strconv.FormatInt(d.GetSoiVersion(), 10) + ", " + when(d.GetCreateTime())
@@ -211,7 +220,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	var (
 		wg     sync.WaitGroup
 		call   *candorv1.GetCallResponse
-		roster *candorv1.GetCallRosterResponse
+		roster []*candorv1.RosterEntry
 		body   *candorv1.Body
 		chair  bool
 		soi    *candorv1.StatementOfInterest
@@ -219,7 +228,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	)
 	wg.Go(func() { call, errs[0] = s.calls.GetCall(ctx, &candorv1.GetCallRequest{Name: callName(r)}) })
 	wg.Go(func() {
-		roster, errs[1] = s.calls.GetCallRoster(ctx, &candorv1.GetCallRosterRequest{Name: callName(r)})
+		roster, errs[1] = rosterFrom(ctx, s.calls, callName(r), "")
 	})
 	wg.Go(func() { body, chair, errs[2] = s.bodyAndChair(ctx, sess, bodyName(r)) })
 	if !sess.who.Admin {
@@ -235,7 +244,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	if err := readConsensusLists(ctx, s.calls, call.GetCall()); err != nil {
 		return nil, err
 	}
-	v := newCallView(body, call.GetCall(), roster.GetEntries(), sess.who.Name, chair, s.now())
+	v := newCallView(body, call.GetCall(), roster, sess.who.Name, chair, s.now())
 	if v.Eligible {
 		v.SOI = soi
 	}

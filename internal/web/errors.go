@@ -8,6 +8,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/candorhq/candor/internal/domain"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // fieldLabels names request fields the way the forms label them, for field violations.
@@ -43,7 +46,7 @@ func (s *Server) sentence(err error, action string) (msg, reason string) {
 			bad = d
 		}
 	}
-	if reason == "OVERLOADED" {
+	if domain.ParseReason(reason) == candorv1.ErrorReason_ERROR_REASON_OVERLOADED {
 		return "The server is busy right now, and nothing was recorded. Please try again in a few seconds.", reason
 	}
 	switch st.Code() {
@@ -61,7 +64,7 @@ func (s *Server) sentence(err error, action string) (msg, reason string) {
 		}
 		return strings.Join(parts, "; ") + ".", reason
 	}
-	if reason == "REQUEST_ID_REUSED" {
+	if domain.ParseReason(reason) == candorv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED {
 		return "This form was already sent with different answers. Reload the page and try again.", reason
 	}
 	m := strings.TrimSpace(st.Message())

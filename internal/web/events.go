@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -48,6 +49,9 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request, sess *sessio
 	// The first message comes before the response starts, so a refusal (no such call, no right to
 	// read it) is an HTTP error: EventSource then stops instead of retrying a hopeless request.
 	first, err := stream.Recv()
+	if err == nil {
+		err = readRosterPages(ctx, s.calls, first)
+	}
 	if err != nil {
 		s.noStream(w, err)
 		return
@@ -70,7 +74,10 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request, sess *sessio
 				return
 			}
 			var err error
-			if msg, err = stream.Recv(); err != nil {
+			if msg, err = stream.Recv(); err == nil {
+				err = readRosterPages(ctx, s.calls, msg)
+			}
+			if err != nil {
 				done <- err
 				return
 			}
@@ -115,6 +122,45 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request, sess *sessio
 			}
 		}
 	}
+}
+
+// readRosterPages completes a WatchCall message whose roster is only its first page (a body whose
+// roster passes the server's page size): it reads the rest with GetCallRoster from the message's
+// token and appends it, so the live roster shows everyone, as the call page does. The pages read
+// after the message may be a moment newer than it; the next message brings the latest anyway. This
+// goroutine reads them, so the browser's heartbeat carries on meanwhile, and the next message is
+// read only after, which is what WatchCall expects of a slow watcher.
+func readRosterPages(ctx context.Context, calls candorv1.CallServiceClient, msg *candorv1.WatchCallResponse) error {
+	if msg.GetRosterNextPageToken() == "" {
+		return nil
+	}
+	rest, err := rosterFrom(ctx, calls, msg.GetCall().GetName(), msg.GetRosterNextPageToken())
+	if err != nil {
+		return err
+	}
+	msg.Roster = append(msg.Roster, rest...)
+	msg.RosterNextPageToken = ""
+	return nil
+}
+
+// rosterFrom reads a call's roster with GetCallRoster from the page token on ("": the whole roster),
+// page after page, each within rpcTimeout.
+func rosterFrom(ctx context.Context, calls candorv1.CallServiceClient, name, token string) ([]*candorv1.RosterEntry, error) {
+	var all []*candorv1.RosterEntry
+	for first := true; first || token != ""; first = false {
+		pctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		resp, err := calls.GetCallRoster(pctx, &candorv1.GetCallRosterRequest{Name: name, PageToken: token})
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.GetEntries()) == 0 && resp.GetNextPageToken() != "" {
+			return nil, errors.New("web: the server sent an empty roster page with a next page")
+		}
+		all = append(all, resp.GetEntries()...)
+		token = resp.GetNextPageToken()
+	}
+	return all, nil
 }
 
 // writeCallEvents renders one WatchCall message as SSE events.

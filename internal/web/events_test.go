@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -139,5 +140,61 @@ func TestEventsRefused(t *testing.T) {
 		if p := tc.b.get(tc.path); p.status != tc.want {
 			t.Errorf("GET %s as %s: %d, want %d", tc.path, tc.who, p.status, tc.want)
 		}
+	}
+}
+
+// TestEventsRelayPagedRoster checks the live roster of a call whose roster passes one WatchCall
+// message: with a page budget of one byte, every state carries the call and one entry and a token,
+// and the relay reads the other entries with GetCallRoster, so the browser sees every member, with
+// each change, as the call page does.
+func TestEventsRelayPagedRoster(t *testing.T) {
+	h := newHarnessOn(t, testserver.Start(t, testserver.PageBytes(1)))
+	w := h.world
+	call := w.OpenVote(t, nil)
+	chair := h.signIn(w.Chair.Token)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.http.URL+path(call.Name)+"/events", nil)
+	resp, err := chair.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("events: status %d", resp.StatusCode)
+	}
+	events := make(chan sseEvent, 16)
+	go readEvents(resp.Body, events)
+
+	everyone := func(d string) bool {
+		for _, p := range call.EligibleParticipants {
+			if rowIn(d, p) == "" {
+				return false
+			}
+		}
+		return true
+	}
+	first := waitEvent(t, events, "roster", func(string) bool { return true })
+	if !everyone(first) || !strings.Contains(first, "0 of 4 declared") {
+		t.Fatalf("the first live roster does not show all 4 members:\n%s", first)
+	}
+	// The last member of the eligibility list is on the last page: a change to them shows.
+	last := call.EligibleParticipants[len(call.EligibleParticipants)-1]
+	var lastClient *testserver.Client
+	for role, name := range w.Names {
+		if name == last {
+			lastClient = map[string]*testserver.Client{"chair": w.Chair, "alice": w.Alice, "bob": w.Bob, "carol": w.Carol}[role]
+		}
+	}
+	w.Declare(t, lastClient, call.Name, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE, candorv1.Intent_INTENT_PARTICIPATE)
+	got := waitEvent(t, events, "roster", func(d string) bool { return strings.Contains(rowIn(d, last), "Declared") })
+	if !everyone(got) || !strings.Contains(got, "1 of 4 declared") {
+		t.Errorf("the live roster after a declaration does not show all 4 members, 1 declared:\n%s", got)
+	}
+
+	// The call page reads every page too.
+	if p := chair.get(path(call.Name)); p.status != http.StatusOK || !everyone(p.body) {
+		t.Errorf("the call page (status %d) does not show all 4 members", p.status)
 	}
 }

@@ -104,11 +104,11 @@ func (s *Server) bodyItem(ctx ctxT, sess *session, b *candorv1.Body) (*bodyItem,
 		}
 		ci := callItem{Call: c, Body: b, Eligible: contains(c.GetEligibleParticipants(), sess.who.Name)}
 		if ci.Eligible {
-			roster, err := s.calls.GetCallRoster(ctx, &candorv1.GetCallRosterRequest{Name: c.GetName()})
+			roster, err := rosterFrom(ctx, s.calls, c.GetName(), "")
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range roster.GetEntries() {
+			for _, e := range roster {
 				if e.GetParticipant() == sess.who.Name {
 					ci.Entry = e
 				}

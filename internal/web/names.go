@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) displayNames(ctx context.Context) (map[string]string, error) {
 func (s *Server) currentSOI(ctx context.Context) (*candorv1.StatementOfInterest, error) {
 	resp, err := s.participants.GetStatementOfInterest(ctx, &candorv1.GetStatementOfInterestRequest{})
 	if err != nil {
-		if st := status.Convert(err); st.Code() == codes.NotFound || reasonOf(st) == "SOI_REQUIRED" {
+		if st := status.Convert(err); st.Code() == codes.NotFound || domain.ParseReason(reasonOf(st)) == candorv1.ErrorReason_ERROR_REASON_SOI_REQUIRED {
 			return nil, nil
 		}
 		return nil, err

@@ -128,6 +128,9 @@ func (s *Server) routes() {
 	m.Handle("POST /soi", s.form(s.soiUpdate))
 	s.nav = append(s.nav, navItem{Label: "My Statement of Interest", Path: "/soi", show: participant})
 
+	m.Handle("GET /account", s.page(s.accountPage))
+	m.Handle("POST /account/token", s.form(s.rotateToken))
+
 	m.Handle("GET /bodies/{body}", s.page(s.bodyPage))
 	m.Handle("GET /bodies/{body}/calls/new", s.page(s.newCallPage))
 	m.Handle("POST /bodies/{body}/calls", s.form(s.openCall))
@@ -150,7 +153,14 @@ func (s *Server) routes() {
 	m.Handle("POST /admin/bodies", s.form(s.createBody))
 	m.Handle("POST /admin/members", s.form(s.addMember))
 	m.Handle("POST /admin/auditors", s.form(s.grantAuditor))
+	m.Handle("POST /admin/participants/{participant}/token", s.form(s.reissueToken))
+	m.Handle("GET /admin/participants/{participant}/deactivate", s.page(s.deactivateConfirm))
+	m.Handle("POST /admin/participants/{participant}/deactivate", s.form(s.deactivate))
+	m.Handle("GET /admin/bodies/{body}/members/{participant}/remove", s.page(s.removeConfirm))
+	m.Handle("POST /admin/bodies/{body}/members/{participant}/remove", s.form(s.removeMember))
 	s.nav = append(s.nav, navItem{Label: "Admin", Path: "/admin", show: func(p *principal) bool { return p.Admin }})
+	// Last in the header: a participant's own account, with their token.
+	s.nav = append(s.nav, navItem{Label: "My account", Path: "/account", show: participant})
 }
 
 // ServeHTTP sets the security headers every response carries, then routes the request.

@@ -55,7 +55,12 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t testing.TB, mod ...func(*web.Config)) *harness {
 	t.Helper()
-	srv := testserver.Start(t)
+	return newHarnessOn(t, testserver.Start(t), mod...)
+}
+
+// newHarnessOn is newHarness on a server started with options of the test's own.
+func newHarnessOn(t testing.TB, srv *testserver.Server, mod ...func(*web.Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, srv: srv, world: testserver.NewWorld(t, srv), logs: &syncBuffer{}}
 	cfg := web.Config{
 		Conn:       srv.Conn(),

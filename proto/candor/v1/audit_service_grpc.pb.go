@@ -36,8 +36,8 @@ const (
 // get-entries and proof endpoints, plus the record queries auditors need.
 //
 // GetCheckpoint and the two proofs answer any authenticated caller: they reveal only hashes. ListEntries
-// and the record queries answer auditors and admins (and anyone at all when the server runs with
-// --public-audit, for the first four).
+// answers auditors and admins, and the record queries members of the body too (and the first four
+// anyone at all when the server runs with --public-audit). docs/permissions.md has the whole table.
 type AuditServiceClient interface {
 	// GetCheckpoint returns the newest signed checkpoint.
 	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
@@ -48,14 +48,18 @@ type AuditServiceClient interface {
 	// GetConsistencyProof returns the RFC 6962 consistency proof between two tree sizes.
 	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
 	// ListDeclarationHistory lists a participant's declarations across all calls, oldest first.
-	// Auditors, admins, and the participant themselves.
+	// Auditors, admins and the participant themselves read them all; any other participant reads those
+	// in calls of bodies they are a member of (the calls whose rosters show the same declarations), so a
+	// page may hold fewer than page_size entries, or none, before next_page_token.
 	ListDeclarationHistory(ctx context.Context, in *ListDeclarationHistoryRequest, opts ...grpc.CallOption) (*ListDeclarationHistoryResponse, error)
 	// ListCallRecord lists every log entry about a call (opening, declarations, clearances, ballots,
-	// closing with the result), oldest first. Auditors and admins.
+	// closing with the result), oldest first. Members of the body, auditors and admins. While the call
+	// is open, a member is shown every ballot and position but their own with its choice cleared
+	// (option; position and comment): who has voted, not how.
 	ListCallRecord(ctx context.Context, in *ListCallRecordRequest, opts ...grpc.CallOption) (*ListCallRecordResponse, error)
 	// GetReviewReport summarises a body's calls over a period for its periodic review: participation,
 	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
-	// members who never declared. Chairs of the body, auditors and admins.
+	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(ctx context.Context, in *GetReviewReportRequest, opts ...grpc.CallOption) (*GetReviewReportResponse, error)
 }
 
@@ -145,8 +149,8 @@ func (c *auditServiceClient) GetReviewReport(ctx context.Context, in *GetReviewR
 // get-entries and proof endpoints, plus the record queries auditors need.
 //
 // GetCheckpoint and the two proofs answer any authenticated caller: they reveal only hashes. ListEntries
-// and the record queries answer auditors and admins (and anyone at all when the server runs with
-// --public-audit, for the first four).
+// answers auditors and admins, and the record queries members of the body too (and the first four
+// anyone at all when the server runs with --public-audit). docs/permissions.md has the whole table.
 type AuditServiceServer interface {
 	// GetCheckpoint returns the newest signed checkpoint.
 	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
@@ -157,14 +161,18 @@ type AuditServiceServer interface {
 	// GetConsistencyProof returns the RFC 6962 consistency proof between two tree sizes.
 	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
 	// ListDeclarationHistory lists a participant's declarations across all calls, oldest first.
-	// Auditors, admins, and the participant themselves.
+	// Auditors, admins and the participant themselves read them all; any other participant reads those
+	// in calls of bodies they are a member of (the calls whose rosters show the same declarations), so a
+	// page may hold fewer than page_size entries, or none, before next_page_token.
 	ListDeclarationHistory(context.Context, *ListDeclarationHistoryRequest) (*ListDeclarationHistoryResponse, error)
 	// ListCallRecord lists every log entry about a call (opening, declarations, clearances, ballots,
-	// closing with the result), oldest first. Auditors and admins.
+	// closing with the result), oldest first. Members of the body, auditors and admins. While the call
+	// is open, a member is shown every ballot and position but their own with its choice cleared
+	// (option; position and comment): who has voted, not how.
 	ListCallRecord(context.Context, *ListCallRecordRequest) (*ListCallRecordResponse, error)
 	// GetReviewReport summarises a body's calls over a period for its periodic review: participation,
 	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
-	// members who never declared. Chairs of the body, auditors and admins.
+	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }

@@ -229,8 +229,13 @@ func (x *GetCallResponse) GetCall() *Call {
 type ListCallsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "bodies/{body}".
-	Body          string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	Body string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// At most this many calls (up to 1000); 0 means 100. A page also stops before the call that
+	// would take its encoded size past about 2 MiB (a call's matter, eligibility list and result can
+	// be large), and holds at least one call: a page shorter than page_size does not mean the list
+	// has ended; only an empty next_page_token does.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from an earlier ListCalls of the same body.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -288,9 +293,11 @@ func (x *ListCallsRequest) GetPageToken() string {
 }
 
 type ListCallsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Calls         []*Call                `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Calls []*Call                `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
+	// The token of the next page (which starts at the first call this page left out), or empty when
+	// this page ends the list.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,7 +446,17 @@ func (x *CloseCallResponse) GetReceipt() *Receipt {
 type GetCallRosterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "bodies/{body}/calls/{call}".
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// At most this many entries (up to 1000). 0 means no count limit: the page is then bounded only by
+	// its size, so a client that never pages gets the whole roster of any realistic body. Either way a
+	// page stops before the entry that would take its encoded size past about 2 MiB (a roster entry
+	// can reach about 74 KB), and holds at least one entry; next_page_token then names the rest.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from an earlier GetCallRoster of the same call, or the
+	// roster_next_page_token of a WatchCallResponse for it. Entries keep the order of the call's
+	// eligibility list, which is fixed when the call opens, so following the tokens returns every
+	// eligible participant exactly once even while the roster changes.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +498,20 @@ func (x *GetCallRosterRequest) GetName() string {
 	return ""
 }
 
+func (x *GetCallRosterRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetCallRosterRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // RosterEntry is one eligible participant's standing in a call.
 type RosterEntry struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -498,8 +529,16 @@ type RosterEntry struct {
 	// Organisations in the participant's current SOI that match the call's affected parties (compared
 	// ignoring case and punctuation).
 	AffectedPartyMatches []string `protobuf:"bytes,8,rep,name=affected_party_matches,json=affectedPartyMatches,proto3" json:"affected_party_matches,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// True when an admin deactivated the participant (ParticipantService.DeactivateParticipant): they
+	// stay on the eligibility list fixed at opening, and what they filed stays and counts, but they can
+	// no longer declare, vote or state a position. Output only.
+	Deactivated bool `protobuf:"varint,9,opt,name=deactivated,proto3" json:"deactivated,omitempty"`
+	// True when the participant is no longer a member of the call's body (BodyService.RemoveMember):
+	// they stay on the eligibility list fixed at opening, and what they filed stays and counts, but
+	// they can no longer declare, vote or state a position in this call. Output only.
+	Removed       bool `protobuf:"varint,10,opt,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RosterEntry) Reset() {
@@ -588,9 +627,27 @@ func (x *RosterEntry) GetAffectedPartyMatches() []string {
 	return nil
 }
 
+func (x *RosterEntry) GetDeactivated() bool {
+	if x != nil {
+		return x.Deactivated
+	}
+	return false
+}
+
+func (x *RosterEntry) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
 type GetCallRosterResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*RosterEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*RosterEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// The token of the next page, or empty when this page ends the roster.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The number of eligible participants: the entries on all pages together.
+	TotalSize     int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -630,6 +687,20 @@ func (x *GetCallRosterResponse) GetEntries() []*RosterEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *GetCallRosterResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *GetCallRosterResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
 }
 
 type WatchCallRequest struct {
@@ -679,12 +750,21 @@ func (x *WatchCallRequest) GetName() string {
 
 // WatchCallResponse is the state of a call after a change: the call (with its result once closed)
 // and the roster, as GetCall and GetCallRoster would answer at that moment.
+//
+// The roster here is its first page: the call and the roster together stay under about 2 MiB (always
+// with at least one entry), which holds the whole roster of any realistic body. When it does not,
+// roster_next_page_token is set and the rest is read with GetCallRoster from that token.
 type WatchCallResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
-	Roster        []*RosterEntry         `protobuf:"bytes,2,rep,name=roster,proto3" json:"roster,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Call   *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Roster []*RosterEntry         `protobuf:"bytes,2,rep,name=roster,proto3" json:"roster,omitempty"`
+	// The page_token for GetCallRoster that reads the entries after roster, or empty when roster is
+	// the whole roster.
+	RosterNextPageToken string `protobuf:"bytes,3,opt,name=roster_next_page_token,json=rosterNextPageToken,proto3" json:"roster_next_page_token,omitempty"`
+	// The number of eligible participants: the length of the whole roster.
+	RosterTotalSize int32 `protobuf:"varint,4,opt,name=roster_total_size,json=rosterTotalSize,proto3" json:"roster_total_size,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WatchCallResponse) Reset() {
@@ -729,6 +809,20 @@ func (x *WatchCallResponse) GetRoster() []*RosterEntry {
 		return x.Roster
 	}
 	return nil
+}
+
+func (x *WatchCallResponse) GetRosterNextPageToken() string {
+	if x != nil {
+		return x.RosterNextPageToken
+	}
+	return ""
+}
+
+func (x *WatchCallResponse) GetRosterTotalSize() int32 {
+	if x != nil {
+		return x.RosterTotalSize
+	}
+	return 0
 }
 
 type FileDeclarationRequest struct {
@@ -2306,9 +2400,12 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"f\n" +
 	"\x11CloseCallResponse\x12#\n" +
 	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12,\n" +
-	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"*\n" +
+	"\areceipt\x18\x02 \x01(\v2\x12.candor.v1.ReceiptR\areceipt\"f\n" +
 	"\x14GetCallRosterRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xcf\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8b\x03\n" +
 	"\vRosterEntry\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12+\n" +
@@ -2317,14 +2414,22 @@ const file_candor_v1_call_service_proto_rawDesc = "" +
 	"\x05stale\x18\x05 \x01(\bR\x05stale\x122\n" +
 	"\tclearance\x18\x06 \x01(\v2\x14.candor.v1.ClearanceR\tclearance\x12\x14\n" +
 	"\x05voted\x18\a \x01(\bR\x05voted\x124\n" +
-	"\x16affected_party_matches\x18\b \x03(\tR\x14affectedPartyMatches\"I\n" +
+	"\x16affected_party_matches\x18\b \x03(\tR\x14affectedPartyMatches\x12 \n" +
+	"\vdeactivated\x18\t \x01(\bR\vdeactivated\x12\x18\n" +
+	"\aremoved\x18\n" +
+	" \x01(\bR\aremoved\"\x90\x01\n" +
 	"\x15GetCallRosterResponse\x120\n" +
-	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\"&\n" +
+	"\aentries\x18\x01 \x03(\v2\x16.candor.v1.RosterEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"&\n" +
 	"\x10WatchCallRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"h\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xc9\x01\n" +
 	"\x11WatchCallResponse\x12#\n" +
 	"\x04call\x18\x01 \x01(\v2\x0f.candor.v1.CallR\x04call\x12.\n" +
-	"\x06roster\x18\x02 \x03(\v2\x16.candor.v1.RosterEntryR\x06roster\"\xdb\x02\n" +
+	"\x06roster\x18\x02 \x03(\v2\x16.candor.v1.RosterEntryR\x06roster\x123\n" +
+	"\x16roster_next_page_token\x18\x03 \x01(\tR\x13rosterNextPageToken\x12*\n" +
+	"\x11roster_total_size\x18\x04 \x01(\x05R\x0frosterTotalSize\"\xdb\x02\n" +
 	"\x16FileDeclarationRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12.\n" +
 	"\x12unchanged_soi_hash\x18\x02 \x01(\fH\x00R\x10unchangedSoiHash\x12A\n" +

@@ -50,16 +50,19 @@ type CallServiceClient interface {
 	OpenCall(ctx context.Context, in *OpenCallRequest, opts ...grpc.CallOption) (*OpenCallResponse, error)
 	// GetCall returns a call. Members of the body, admins and auditors.
 	GetCall(ctx context.Context, in *GetCallRequest, opts ...grpc.CallOption) (*GetCallResponse, error)
-	// ListCalls lists a body's calls, newest last. Members of the body, admins and auditors.
+	// ListCalls lists a body's calls, newest last. A page is bounded in size as well as in count (see
+	// ListCallsRequest.page_size). Members of the body, admins and auditors.
 	ListCalls(ctx context.Context, in *ListCallsRequest, opts ...grpc.CallOption) (*ListCallsResponse, error)
 	// CloseCall closes an open call and stores its result. Chair of the body only.
 	CloseCall(ctx context.Context, in *CloseCallRequest, opts ...grpc.CallOption) (*CloseCallResponse, error)
 	// GetCallRoster shows, for every eligible participant, whether they have declared and voted (not how).
-	// Members of the body, admins and auditors.
+	// Paged (AIP-158) in the order of the call's eligibility list; a page is bounded in size as well as
+	// in count (see GetCallRosterRequest.page_size). Members of the body, admins and auditors.
 	GetCallRoster(ctx context.Context, in *GetCallRosterRequest, opts ...grpc.CallOption) (*GetCallRosterResponse, error)
 	// WatchCall sends the call and its roster at once, then again after every change to either, until
 	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
-	// not every intermediate one. Members of the body, admins and auditors.
+	// not every intermediate one. A roster too large for one message is sent as its first page and a
+	// token for GetCallRoster (see WatchCallResponse). Members of the body, admins and auditors.
 	WatchCall(ctx context.Context, in *WatchCallRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallResponse], error)
 	// FileDeclaration restates the caller's SOI and declares their conflict for an open call. A member
 	// may file at most 100 declarations in one call, superseded ones included (reason LIMIT_REACHED).
@@ -315,16 +318,19 @@ type CallServiceServer interface {
 	OpenCall(context.Context, *OpenCallRequest) (*OpenCallResponse, error)
 	// GetCall returns a call. Members of the body, admins and auditors.
 	GetCall(context.Context, *GetCallRequest) (*GetCallResponse, error)
-	// ListCalls lists a body's calls, newest last. Members of the body, admins and auditors.
+	// ListCalls lists a body's calls, newest last. A page is bounded in size as well as in count (see
+	// ListCallsRequest.page_size). Members of the body, admins and auditors.
 	ListCalls(context.Context, *ListCallsRequest) (*ListCallsResponse, error)
 	// CloseCall closes an open call and stores its result. Chair of the body only.
 	CloseCall(context.Context, *CloseCallRequest) (*CloseCallResponse, error)
 	// GetCallRoster shows, for every eligible participant, whether they have declared and voted (not how).
-	// Members of the body, admins and auditors.
+	// Paged (AIP-158) in the order of the call's eligibility list; a page is bounded in size as well as
+	// in count (see GetCallRosterRequest.page_size). Members of the body, admins and auditors.
 	GetCallRoster(context.Context, *GetCallRosterRequest) (*GetCallRosterResponse, error)
 	// WatchCall sends the call and its roster at once, then again after every change to either, until
 	// the caller stops listening or may no longer read the call. A slow watcher is sent the latest state,
-	// not every intermediate one. Members of the body, admins and auditors.
+	// not every intermediate one. A roster too large for one message is sent as its first page and a
+	// token for GetCallRoster (see WatchCallResponse). Members of the body, admins and auditors.
 	WatchCall(*WatchCallRequest, grpc.ServerStreamingServer[WatchCallResponse]) error
 	// FileDeclaration restates the caller's SOI and declares their conflict for an open call. A member
 	// may file at most 100 declarations in one call, superseded ones included (reason LIMIT_REACHED).

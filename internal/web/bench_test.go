@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -156,4 +157,64 @@ func benchSignIn(b *testing.B, app http.Handler, token string) *http.Cookie {
 	}
 	b.Fatalf("sign-in failed: status %d", rec.Code)
 	return nil
+}
+
+// BenchmarkLiveRosterLatency measures how long a change takes to reach a watching browser: from the
+// start of a participant's declaration to the chair's Server-Sent Events stream delivering a roster
+// row that shows it, through WatchCall, the relay's rendering and HTTP. Changes are spaced past
+// service.WatchMinInterval (50 ms), as a meeting's are; back-to-back changes wait up to that long
+// (see BenchmarkWatchLatency in internal/rpc). It reports the p50 and p99 (target: well under 1 s).
+//
+//	go test -run '^$' -bench LiveRosterLatency -benchtime 50x ./internal/web/
+func BenchmarkLiveRosterLatency(b *testing.B) {
+	h := newHarness(b)
+	w := h.world
+	call := w.OpenVote(b, nil)
+	chair := h.signIn(w.Chair.Token)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.http.URL+path(call.Name)+"/events", nil)
+	resp, err := chair.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := make(chan sseEvent, 64)
+	go readEvents(resp.Body, events)
+
+	alice := w.Names["alice"]
+	levels := []candorv1.ConflictLevel{candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL, candorv1.ConflictLevel_CONFLICT_LEVEL_NONE}
+	durations := make([]time.Duration, 0, b.N)
+	i := 0
+	for b.Loop() {
+		level := levels[i%2]
+		i++
+		b.StopTimer()
+		time.Sleep(60 * time.Millisecond) // past WatchMinInterval since the last state
+		b.StartTimer()
+		start := time.Now()
+		w.Declare(b, w.Alice, call.Name, level, candorv1.Intent_INTENT_PARTICIPATE)
+		timeout := time.After(10 * time.Second)
+		for seen := false; !seen; {
+			select {
+			case ev, open := <-events:
+				if !open {
+					b.Fatal("the event stream ended")
+				}
+				row := rowIn(ev.data, alice)
+				seen = ev.name == "roster" && strings.Contains(row, "Declared") &&
+					strings.Contains(row, "Potential") == (level == candorv1.ConflictLevel_CONFLICT_LEVEL_POTENTIAL)
+			case <-timeout:
+				b.Fatalf("declaration %d did not reach the live roster within 10 s", i)
+			}
+		}
+		durations = append(durations, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	pct := func(p float64) float64 {
+		return float64(durations[int(p*float64(len(durations)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

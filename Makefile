@@ -80,7 +80,7 @@ test: check-generate lint test-tools ## The whole test suite (what CI runs).
 	$(GO) test -race -count=1 ./...
 
 .PHONY: bench
-bench: ## Load a fresh candord: health-check ceiling, then declarations and ballots (CONCURRENCY=256 DURATION=10s ...).
+bench: ## Load a fresh candord: health-check ceiling, then declarations and ballots over gRPC and over REST (CONCURRENCY=256 DURATION=10s ...).
 	./scripts/bench.sh
 
 .PHONY: bench-go

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/candorhq/candor/internal/crashtest"
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -237,8 +238,40 @@ type world struct {
 	audit      candorv1.AuditServiceClient
 	calls      candorv1.CallServiceClient
 	parts      candorv1.ParticipantServiceClient
-	callNames  []string
 	voters     []*crashVoter
+
+	chairToken, body string
+	mu               sync.Mutex
+	callNames        []string // guarded by mu; opened as the voters need them (see call)
+}
+
+// roundsPerCall is how many of a voter's rounds go to one call before the world moves on to fresh
+// calls: each round files a declaration and a ballot, and one member may file only
+// domain.MaxDeclarationsPerMember and domain.MaxBallotsPerMember in one call. Half the cap leaves
+// room for writes whose answers a kill lost but which committed.
+const roundsPerCall = min(domain.MaxDeclarationsPerMember, domain.MaxBallotsPerMember) / 2
+
+// call returns the call for a voter's round, opening the next crashCalls calls when the voters
+// have filed roundsPerCall rounds in the current ones. The opening's receipt joins the ledger.
+func (w *world) call(ctx context.Context, round int, l *crashtest.Ledger) (string, error) {
+	k := round/(crashCalls*roundsPerCall)*crashCalls + round%crashCalls
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.callNames) <= k {
+		c, cancel := context.WithTimeout(ctx, rpcTimeout)
+		resp, err := w.calls.OpenCall(as(c, w.chairToken), &candorv1.OpenCallRequest{
+			Body: w.body, Call: &candorv1.Call{Title: fmt.Sprint("Motion ", len(w.callNames)+1)},
+		})
+		cancel()
+		if err != nil {
+			return "", fmt.Errorf("OpenCall: %w", err)
+		}
+		if err := l.Keep(resp.GetReceipt()); err != nil {
+			return "", err
+		}
+		w.callNames = append(w.callNames, resp.GetCall().GetName())
+	}
+	return w.callNames[k], nil
 }
 
 type crashVoter struct {
@@ -310,13 +343,7 @@ func newWorld(t *testing.T, s *candord) *world {
 		}
 		w.voters = append(w.voters, &crashVoter{token: tok, hash: soi.GetStatementOfInterest().GetContentHash()})
 	}
-	for k := range crashCalls {
-		c, err := w.calls.OpenCall(as(ctx, chair), &candorv1.OpenCallRequest{Body: body.GetBody().GetName(), Call: &candorv1.Call{Title: fmt.Sprint("Motion ", k+1)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.callNames = append(w.callNames, c.GetCall().GetName())
-	}
+	w.chairToken, w.body = chair, body.GetBody().GetName()
 	return w
 }
 
@@ -359,7 +386,10 @@ func (w *world) round(ctx context.Context, i int, l *crashtest.Ledger) error {
 			return err
 		}
 	}
-	call := w.callNames[v.round%len(w.callNames)]
+	call, err := w.call(ctx, v.round, l)
+	if err != nil {
+		return err
+	}
 	c, cancel := rpc()
 	d, err := w.calls.FileDeclaration(c, &candorv1.FileDeclarationRequest{
 		Call:          call,

@@ -293,9 +293,10 @@ proofs are checked, which shows that the server has not dropped or rewritten the
 handed you the receipt, but not that the log's key signed anything.
 
 It also fetches the entry at the receipt's index from the server and compares its bytes with the
-receipt's entry: a server whose stored entry was altered or removed fails, naming the index. Reading
-entries needs an auditor's or the admin's token (or a server with --public-audit); with another
-token the bytes are not compared, and the output says so.
+receipt's entry: a server whose stored entry was altered or removed fails, naming the index. A
+participant reads back the entries they wrote, so the receipts of your own writes are compared;
+another person's receipt is compared only with an auditor's or the admin's token (or on a server
+with --public-audit), and otherwise the output says the bytes were not compared.
 
 The server asked is the configured one (--addr, CANDOR_ADDR); a receipt from another server is not
 followed there with your token.`,
@@ -386,7 +387,7 @@ func writeReceiptCheck(a *app, path string, r *candorv1.Receipt, signed, compare
 	if compared {
 		d.add("Entry bytes", fmt.Sprintf("the same as the receipt's: the server serves them at index %d", r.GetLogIndex()))
 	} else {
-		d.add("Entry bytes", "not compared: reading entries needs an auditor's or the admin's token, or a server with --public-audit")
+		d.add("Entry bytes", "not compared: a participant reads only the entries they wrote; another's needs an auditor's or the admin's token, or a server with --public-audit")
 	}
 	if signed {
 		d.add("Signatures", "both checkpoints are signed by the key given")

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/candorhq/candor/internal/daemon"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // corruptUnder flips one byte of every copy of data in a running server's bbolt file, behind its
@@ -69,7 +72,8 @@ func (s *session) newestReceipt() (string, int64) {
 // TestAuditNamesAlteredEntry alters an entry's stored bytes under a running server (its hash tree
 // intact) and checks that `candor audit receipt` (which used to say "still in the log") and
 // `candor audit verify` (which used to relay the server's refusal without an index) both fail in
-// one sentence naming the entry.
+// one sentence naming the entry: for an auditor, and for the participant whose receipt it is, who
+// may read back the entries they wrote.
 func TestAuditNamesAlteredEntry(t *testing.T) {
 	s := newSession(t)
 	p := s.setUp()
@@ -79,23 +83,35 @@ func TestAuditNamesAlteredEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	entry := new(candorv1.LogEntry)
+	if err := proto.Unmarshal(r.GetEntry(), entry); err != nil || entry.GetActor() != p.carol {
+		t.Fatalf("the newest receipt's entry is by %q (%v), want carol's (%s)", entry.GetActor(), err, p.carol)
+	}
 
+	same := fmt.Sprintf("the same as the receipt's: the server serves them at index %d", index)
 	wantLines(t, "audit receipt as an auditor", s.ok(p.auditT, "audit", "receipt", receipt, "--key", key),
-		"Still in the log:", "yes", "Entry bytes:", fmt.Sprintf("the same as the receipt's: the server serves them at index %d", index))
-	wantLines(t, "audit receipt as a participant", s.ok(p.bobT, "audit", "receipt", receipt),
-		"Entry bytes:", "not compared: reading entries needs an auditor's")
+		"Still in the log:", "yes", "Entry bytes:", same)
+	wantLines(t, "audit receipt as the participant who wrote it", s.ok(p.carolT, "audit", "receipt", receipt, "--key", key),
+		"Still in the log:", "yes", "Entry bytes:", same)
+	wantLines(t, "audit receipt as another participant", s.ok(p.bobT, "audit", "receipt", receipt),
+		"Entry bytes:", "not compared: a participant reads only the entries they wrote")
 
 	corruptUnder(t, s.srv.DataDir, r.GetEntry())
 	at := fmt.Sprintf("failed verification at entry %d", index) // the newest entry: no longer index starts so
-	for what, args := range map[string][]string{
-		"receipt":                {"audit", "receipt", receipt, "--key", key},
-		"receipt without --key":  {"audit", "receipt", receipt},
-		"log":                    {"audit", "verify", "--key", key},
-		"log, as JSON, for a UI": {"audit", "verify", "--key", key, "-o", "json"},
+	for _, tt := range []struct {
+		what, token string
+		args        []string
+	}{
+		{"receipt", p.auditT, []string{"audit", "receipt", receipt, "--key", key}},
+		{"receipt without --key", p.auditT, []string{"audit", "receipt", receipt}},
+		{"receipt, by the participant who wrote it", p.carolT, []string{"audit", "receipt", receipt, "--key", key}},
+		{"receipt without --key, by the participant who wrote it", p.carolT, []string{"audit", "receipt", receipt}},
+		{"log", p.auditT, []string{"audit", "verify", "--key", key}},
+		{"log, as JSON, for a UI", p.auditT, []string{"audit", "verify", "--key", key, "-o", "json"}},
 	} {
-		res := s.run(p.auditT, args...)
+		res := s.run(tt.token, tt.args...)
 		if res.code != ExitFailure || !strings.Contains(res.stderr, at) || !strings.Contains(res.stderr, "does not match") {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q; want failure naming entry %d", what, res.code, res.stdout, res.stderr, index)
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want failure naming entry %d", tt.what, res.code, res.stdout, res.stderr, index)
 		}
 		checkOneSentence(t, res.stderr)
 	}

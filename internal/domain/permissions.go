@@ -108,6 +108,18 @@ func CanReadLog(v Viewer, publicAudit bool) error {
 	return RequireAuditor(v)
 }
 
+// CanReadEntry refuses a viewer who may not read one log entry whose actor is actor: those who may
+// read the whole log ([CanReadLog]), and the participant who wrote it. A participant holds their own
+// entries' bytes already, in the receipts of their writes; reading one back is how they check that
+// the server still serves it as written. Ranges of entries stay with [CanReadLog]: they span every
+// body and carry others' ballots.
+func CanReadEntry(v Viewer, publicAudit bool, actor string) error {
+	if CanReadLog(v, publicAudit) == nil || (v.IsParticipant() && actor == v.Participant) {
+		return nil
+	}
+	return ErrAuditorOnly
+}
+
 // CanSeeEmail reports whether the viewer may see the email of participant p: contact data, not
 // part of the record, for the participant, auditors and the admin.
 func CanSeeEmail(v Viewer, p string) bool {
@@ -257,9 +269,14 @@ var ReadTable = []Row{
 		"Its figures sum the results every member already reads; the periodic review is the body's own (ALAC).",
 		allowed(), allowed(), allowed(), refused("NOT_MEMBER"), allowed(), allowed(), refused("UNAUTHENTICATED")),
 	row("log",
-		"Log entries (`ListEntries`)",
+		"Log entries, in ranges (`ListEntries`)",
 		"Entries span every body and carry the ballots of open calls: for those who oversee, or everyone when the operator makes the record public.",
 		refused("AUDITOR_REQUIRED"), refused("AUDITOR_REQUIRED"), refused("AUDITOR_REQUIRED"), refused("AUDITOR_REQUIRED"),
+		allowed(), allowed(), allowed()),
+	row("entry",
+		"One log entry P wrote, P its actor (`ListEntries` with `max_entries` 1, as `candor audit receipt` asks)",
+		"P holds its bytes already, in the receipt of the write, and reads it back to check the server still serves it as written; it is the log's, so others read it as they read the log.",
+		allowed(), refused("AUDITOR_REQUIRED"), refused("AUDITOR_REQUIRED"), refused("AUDITOR_REQUIRED"),
 		allowed(), allowed(), allowed()),
 	row("proofs",
 		"Checkpoint and proofs (`GetCheckpoint`, `GetInclusionProof`, `GetConsistencyProof`)",

@@ -101,6 +101,13 @@ func TestWhoIsWho(t *testing.T) {
 		{"auditor sees any body", domain.CanSeeBody(auditor, nil), nil},
 		{"public log", domain.CanReadLog(anonymous, true), nil},
 		{"private log", domain.CanReadLog(participant, false), domain.ErrAuditorOnly},
+		{"own entry", domain.CanReadEntry(participant, false, alice), nil},
+		{"another's entry", domain.CanReadEntry(participant, false, "participants/other"), domain.ErrAuditorOnly},
+		{"the admin's entry", domain.CanReadEntry(participant, false, domain.AdminActor), domain.ErrAuditorOnly},
+		{"no entry", domain.CanReadEntry(participant, false, ""), domain.ErrAuditorOnly},
+		{"anonymous, an actor-less entry", domain.CanReadEntry(anonymous, false, ""), domain.ErrAuditorOnly},
+		{"auditor, another's entry", domain.CanReadEntry(auditor, false, "participants/other"), nil},
+		{"public, another's entry", domain.CanReadEntry(anonymous, true, "participants/other"), nil},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

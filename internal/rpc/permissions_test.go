@@ -25,6 +25,8 @@ import (
 type permWorld struct {
 	*ts.World
 	open, closed, elsewhere string
+	// bobsBallot and alicesBallot are the log indexes of their ballots in vote open.
+	bobsBallot, alicesBallot int64
 	// bodies each reader belongs to.
 	bodies map[domain.Reader][]string
 	second string // the second body
@@ -61,7 +63,7 @@ func newPermWorld(t *testing.T, opts ...ts.Option) *permWorld {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	declareAndVote := func(c *ts.Client, call string, level candorv1.ConflictLevel, option string) {
+	declareAndVote := func(c *ts.Client, call string, level candorv1.ConflictLevel, option string) int64 {
 		t.Helper()
 		soi, err := c.Participants.GetStatementOfInterest(c.Ctx(t), &candorv1.GetStatementOfInterestRequest{})
 		if err != nil {
@@ -77,9 +79,11 @@ func newPermWorld(t *testing.T, opts ...ts.Option) *permWorld {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.Vote(t, c, call, option); err != nil {
+		b, err := ts.Vote(t, c, call, option)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return b.GetReceipt().GetLogIndex()
 	}
 	parties := []string{"Example Registry"}
 	w.closed = w.OpenVote(t, &candorv1.Call{Title: "Adopt the budget", AffectedParties: parties}).Name
@@ -88,8 +92,8 @@ func newPermWorld(t *testing.T, opts ...ts.Option) *permWorld {
 		t.Fatal(err)
 	}
 	w.open = w.OpenVote(t, &candorv1.Call{Title: "Adopt the statement", AffectedParties: parties}).Name
-	declareAndVote(w.Bob, w.open, potential, "yes")
-	declareAndVote(w.Alice, w.open, none, "no")
+	w.bobsBallot = declareAndVote(w.Bob, w.open, potential, "yes")
+	w.alicesBallot = declareAndVote(w.Alice, w.open, none, "no")
 	other, err := w.Carol.Calls.OpenCall(w.Carol.Ctx(t), &candorv1.OpenCallRequest{Body: w.second, Call: &candorv1.Call{Title: "Elect a liaison", AffectedParties: parties}})
 	if err != nil {
 		t.Fatal(err)
@@ -371,6 +375,25 @@ var probes = map[string]probe{
 			return sawOther, nil
 		},
 	},
+	"entry": {
+		read: func(t *testing.T, w *permWorld, _ domain.Reader, c *ts.Client) (view, error) {
+			resp, err := c.Audit.ListEntries(c.Ctx(t), &candorv1.ListEntriesRequest{StartIndex: w.bobsBallot, MaxEntries: 1})
+			if err != nil {
+				return 0, err
+			}
+			if len(resp.Entries) != 1 || resp.Entries[0].Index != w.bobsBallot {
+				return sawOther, nil
+			}
+			e := new(candorv1.LogEntry)
+			if err := proto.Unmarshal(resp.Entries[0].Data, e); err != nil {
+				return 0, err
+			}
+			if e.Actor == w.Names["bob"] && e.GetBallot().GetOption() == "yes" {
+				return sawAll, nil
+			}
+			return sawOther, nil
+		},
+	},
 	"proofs": {
 		read: func(t *testing.T, w *permWorld, _ domain.Reader, c *ts.Client) (view, error) {
 			cp, err := c.Audit.GetCheckpoint(c.Ctx(t), &candorv1.GetCheckpointRequest{})
@@ -513,5 +536,47 @@ func TestReadTable(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestParticipantReadsOwnEntriesOnly checks the edges of the "entry" row: a participant who is not an
+// auditor reads one entry at a time, and only one they wrote; ranges, and entries written by
+// another participant, the admin or the server (or past the log's end) are refused as the whole log
+// is.
+func TestParticipantReadsOwnEntriesOnly(t *testing.T) {
+	w := newPermWorld(t)
+	size := int64(len(logEntries(t, w.Auditor)))
+	bob := w.Bob
+	tests := []struct {
+		name       string
+		start      int64
+		max        int32
+		wantServed bool
+	}{
+		{"his own ballot", w.bobsBallot, 1, true},
+		{"alice's ballot", w.alicesBallot, 1, false},
+		{"the admin's first entry", 0, 1, false},
+		{"two entries from his own", w.bobsBallot, 2, false},
+		{"a page from his own", w.bobsBallot, 0, false},
+		{"past the log's end", size, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := bob.Audit.ListEntries(bob.Ctx(t), &candorv1.ListEntriesRequest{StartIndex: tt.start, MaxEntries: tt.max})
+			if tt.wantServed {
+				if err != nil || len(resp.Entries) != 1 || resp.Entries[0].Index != tt.start {
+					t.Errorf("got %v (err %v), want entry %d", resp, err, tt.start)
+				}
+				return
+			}
+			st, _ := status.FromError(err)
+			if st.Code() != codes.PermissionDenied || errorReason(st) != "AUDITOR_REQUIRED" {
+				t.Errorf("got %v (err %v), want PermissionDenied AUDITOR_REQUIRED", resp, err)
+			}
+		})
+	}
+	// The same entry alice may not read, though she sits on the same body.
+	if _, err := w.Alice.Audit.ListEntries(w.Alice.Ctx(t), &candorv1.ListEntriesRequest{StartIndex: w.bobsBallot, MaxEntries: 1}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("alice reading bob's ballot entry: %v, want PermissionDenied", err)
 	}
 }

@@ -19,17 +19,53 @@ func (s *Service) Checkpoint(ctx context.Context, pr Principal) (store.Checkpoin
 	return s.store.Latest(), nil
 }
 
-// Entries calls fn with up to n log entries from start. Auditors and admins, or anyone with public audit.
+// Entries calls fn with up to n log entries from start. Auditors and admins, or anyone with public
+// audit; a participant may ask for one entry (n == 1) and is served it when they wrote it
+// ([domain.CanReadEntry]).
 func (s *Service) Entries(ctx context.Context, pr Principal, start int64, n int, fn func(index int64, data []byte) error) error {
 	return s.store.View(func(tx *store.ReadTx) error {
-		if err := s.canReadLog(tx, pr); err != nil {
+		v, err := viewer(tx, pr)
+		if err != nil {
 			return err
+		}
+		whole := domain.CanReadLog(v, s.publicAudit)
+		if whole != nil && (n != 1 || !v.IsParticipant()) {
+			return whole
 		}
 		if start < 0 || start > tx.PublishedSize() {
 			return fmt.Errorf("%w: start %d, log size %d", store.ErrBadRange, start, tx.PublishedSize())
 		}
-		return tx.Entries(start, n, fn)
+		if whole == nil {
+			return tx.Entries(start, n, fn)
+		}
+		return ownEntry(tx, v, s.publicAudit, start, fn)
 	})
+}
+
+// ownEntry calls fn with entry index when v may read it ([domain.CanReadEntry]: v wrote it). The
+// entry is checked against its leaf hash before its actor is read, so an altered entry is reported
+// as corrupt (store.ErrLogCorrupt) to whoever asks for it: its actor cannot be trusted, and the
+// corruption is no secret from anyone holding a receipt.
+func ownEntry(tx *store.ReadTx, v domain.Viewer, publicAudit bool, index int64, fn func(index int64, data []byte) error) error {
+	var data []byte
+	if err := tx.Entries(index, 1, func(_ int64, d []byte) error {
+		data = d
+		return nil
+	}); err != nil {
+		return err
+	}
+	actor := "" // none at the log's end: nobody's entry
+	if data != nil {
+		e := new(candorv1.LogEntry)
+		if err := proto.Unmarshal(data, e); err != nil {
+			return fmt.Errorf("service: decode log entry %d: %w", index, err)
+		}
+		actor = e.GetActor()
+	}
+	if err := domain.CanReadEntry(v, publicAudit, actor); err != nil {
+		return err
+	}
+	return fn(index, data)
 }
 
 // InclusionProof proves entry index is in the tree of size entries (0: the newest checkpoint's).
@@ -58,14 +94,6 @@ func (s *Service) ConsistencyProof(ctx context.Context, pr Principal, older, new
 		return err
 	})
 	return proof, newer, err
-}
-
-func (s *Service) canReadLog(tx *store.ReadTx, pr Principal) error {
-	v, err := viewer(tx, pr)
-	if err != nil {
-		return err
-	}
-	return domain.CanReadLog(v, s.publicAudit)
 }
 
 // DeclarationHistory lists a participant's declarations across all calls after log index `after`

@@ -49,9 +49,10 @@ func Receipt(ctx context.Context, client candorv1.AuditServiceClient, key string
 // ([ErrEntryChanged]), the server serves no entry there ([ErrMissingEntries]), or it refuses to
 // because its stored entry does not match its hashes ([ErrServerCorrupt]).
 //
-// Reading entries needs an auditor's or the admin's token unless the server runs with public
-// audit: when the server refuses the caller (PermissionDenied, Unauthenticated), ServedEntry
-// returns compared=false and no error, and nothing was compared.
+// Auditors and the admin read any entry (anyone, when the server runs with public audit), and a
+// participant the entries they wrote (docs/permissions.md): when the server refuses the caller
+// (PermissionDenied, Unauthenticated), ServedEntry returns compared=false and no error, and
+// nothing was compared.
 func ServedEntry(ctx context.Context, client candorv1.AuditServiceClient, index int64, want []byte) (compared bool, err error) {
 	resp, err := client.ListEntries(ctx, &candorv1.ListEntriesRequest{StartIndex: index, MaxEntries: 1})
 	switch status.Code(err) {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/offline"
@@ -109,6 +110,9 @@ type tamperFixture struct {
 	ballotReceipt          *candorv1.Receipt // its receipt
 	last                   *candorv1.Receipt
 	auditorToken           string
+	// ballotAuthorToken is the token of the participant who cast the ballot; bystanderToken that
+	// of a participant, not an auditor, who did not.
+	ballotAuthorToken, bystanderToken string
 }
 
 func newTamperFixture(t *testing.T) tamperFixture {
@@ -124,6 +128,19 @@ func newTamperFixture(t *testing.T) tamperFixture {
 	}
 	f.ballotReceipt = r.ballots[len(r.ballots)/2]
 	f.size, f.ballot, f.last = sum.TreeSize, f.ballotReceipt.LogIndex, r.last
+	ballot := new(candorv1.LogEntry)
+	if err := proto.Unmarshal(f.ballotReceipt.Entry, ballot); err != nil {
+		t.Fatal(err)
+	}
+	for role, c := range map[string]*ts.Client{"chair": w.Chair, "alice": w.Alice, "bob": w.Bob, "carol": w.Carol} {
+		if w.Names[role] == ballot.Actor {
+			f.ballotAuthorToken = c.Token
+		}
+	}
+	if f.ballotAuthorToken == "" {
+		t.Fatalf("the ballot's actor %q is none of the world's members", ballot.Actor)
+	}
+	f.bystanderToken = w.Outsider.Token // on no body: wrote none of the session's entries
 	if f.last.LogIndex != f.size-1 {
 		t.Fatalf("the last write's entry is %d, want the last entry %d", f.last.LogIndex, f.size-1)
 	}
@@ -545,7 +562,19 @@ func TestServerReportedCorruptionNamesTheEntry(t *testing.T) {
 	if compared, err := verify.ServedEntry(auditor.Ctx(t), auditor.Audit, f.last.LogIndex, f.last.Entry); !compared || err != nil {
 		t.Errorf("ServedEntry of an untouched entry: %v (compared %v), want equal bytes", err, compared)
 	}
-	// A participant may not read entries: nothing is compared, and that is not a failure.
+	// The participant who cast the ballot reads back their own entry: their receipt fails too,
+	// naming the entry.
+	author := ts.NewClient(srv.Conn(), f.ballotAuthorToken)
+	compared, err = verify.ServedEntry(author.Ctx(t), author.Audit, f.ballot, f.ballotReceipt.Entry)
+	if !compared || !errors.Is(err, verify.ErrServerCorrupt) || !errors.As(err, &ee) || ee.Index != f.ballot {
+		t.Errorf("ServedEntry as the ballot's author: %v (compared %v), want an EntryError naming entry %d, wrapping ErrServerCorrupt", err, compared, f.ballot)
+	}
+	// Another participant may not read an untouched entry they did not write, and a caller without
+	// a valid token none: nothing is compared, and that is not a failure.
+	bystander := ts.NewClient(srv.Conn(), f.bystanderToken)
+	if compared, err := verify.ServedEntry(bystander.Ctx(t), bystander.Audit, f.last.LogIndex, f.last.Entry); compared || err != nil {
+		t.Errorf("ServedEntry of another's entry as a participant: %v (compared %v), want not compared", err, compared)
+	}
 	alice := ts.NewClient(srv.Conn(), srv.AdminToken)
 	alice.Token = "not-an-auditor"
 	if compared, err := verify.ServedEntry(alice.Ctx(t), alice.Audit, f.ballot, f.ballotReceipt.Entry); compared || err != nil {

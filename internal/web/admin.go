@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -152,7 +153,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 				p = &candorv1.Participant{Name: m.GetParticipant(), DisplayName: m.GetParticipant()}
 			}
 			ab.Current = append(ab.Current, adminMember{Membership: m, Participant: p})
-			if m.GetRole() == candorv1.Role_ROLE_CHAIR {
+			if domain.IsChair(m) {
 				ab.Chairs = append(ab.Chairs, orName(names[m.GetParticipant()], m.GetParticipant()))
 			}
 			if g := m.GetStakeholderGroup(); g != "" && !seen[g] {

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/candorhq/candor/internal/domain"
 	"github.com/candorhq/candor/internal/translog"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -56,9 +57,10 @@ type auditBody struct {
 	Calls []*candorv1.Call
 }
 
-// staffOnly reports whether sess may see the audit pages' index: auditors and the admin. It only
-// chooses what to offer; every record is still read as the user, and the server decides.
-func staffOnly(sess *session) bool { return sess.who.Admin || sess.who.Auditor }
+// staffOnly reports whether sess may see the audit pages' index: auditors and the admin, those who
+// oversee ([domain.Viewer.Oversees]). It only chooses what to offer; every record is still read as
+// the user, and the server decides.
+func staffOnly(sess *session) bool { return sess.who.viewer().Oversees() }
 
 // auditPage implements GET /audit.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -241,9 +243,9 @@ func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	who := func(p string) string {
 		switch {
-		case p == "admin":
+		case p == domain.AdminActor:
 			return "the administrator"
-		case p == "server":
+		case p == domain.ServerActor:
 			return "the server (deadline)"
 		case names[p] != "":
 			return names[p]

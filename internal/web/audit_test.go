@@ -169,8 +169,8 @@ func TestHistoryPaged(t *testing.T) {
 }
 
 // TestMemberAuditAccess checks what a plain member may read (docs/permissions.md): their own
-// history; another's history in the calls of bodies they share; a call's record, with others'
-// ballots hidden while it is open; and not the audit page.
+// history; another's history in the calls of bodies they share; a call's record, linked from the
+// call's page, with others' ballots hidden while it is open; and not the audit page.
 func TestMemberAuditAccess(t *testing.T) {
 	h := newHarness(t)
 	w := h.world
@@ -200,7 +200,7 @@ func TestMemberAuditAccess(t *testing.T) {
 		t.Errorf("alice's own history: status %d, or lacks the heading or the call", p.status)
 	}
 	if strings.Contains(p.body, "Full record") {
-		t.Errorf("alice's history links to call records she may not read")
+		t.Errorf("alice's history links to call records: the history page offers them to auditors and the admin only")
 	}
 
 	p = alice.get("/audit/participants/" + idOf(w.Names["bob"]))
@@ -211,15 +211,25 @@ func TestMemberAuditAccess(t *testing.T) {
 	if _, err := testserver.Vote(t, w.Bob, call.Name, "yes"); err != nil {
 		t.Fatal(err)
 	}
+	link := `<a href="` + recordPath(call.Name) + `">Full record of this call</a>`
+	for who, token := range map[string]string{"alice": w.Alice.Token, "the chair": w.Chair.Token, "the auditor, on no body": w.Auditor.Token} {
+		if p := h.signIn(token).get("/" + call.Name); p.status != http.StatusOK || !strings.Contains(p.body, link) {
+			t.Errorf("%s's call page: status %d, or lacks the link to the record %s", who, p.status, link)
+		}
+	}
 	p = alice.get(recordPath(call.Name))
 	if p.status != http.StatusOK || !strings.Contains(p.body, "(hidden until the call closes)") {
 		t.Errorf("alice reading the open call's record: status %d, or bob's ballot is not hidden\n%s", p.status, p.body)
 	}
 
 	_, err = w.Outsider.Audit.ListCallRecord(w.Outsider.Ctx(t), &candorv1.ListCallRecordRequest{Call: call.Name})
-	p = h.signIn(w.Outsider.Token).get(recordPath(call.Name))
+	outsider := h.signIn(w.Outsider.Token)
+	p = outsider.get(recordPath(call.Name))
 	if want := serverSentence(t, err); p.status != http.StatusForbidden || !strings.Contains(p.body, want) {
 		t.Errorf("an outsider reading the call record: status %d, want 403 with %q", p.status, want)
+	}
+	if p := outsider.get("/" + call.Name); p.status != http.StatusForbidden || strings.Contains(p.body, "Full record") {
+		t.Errorf("an outsider's call page: status %d, want 403 without a link to the record", p.status)
 	}
 	if p := alice.get("/audit"); p.status != http.StatusForbidden {
 		t.Errorf("alice on /audit: status %d, want 403", p.status)

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) bodyPage(w http.ResponseWriter, r *http.Request, sess *session)
 	data := bodyData{Body: body.GetBody()}
 	for _, m := range members {
 		data.Members = append(data.Members, memberRow{Membership: m, DisplayName: names[m.GetParticipant()]})
-		if m.GetParticipant() == sess.who.Name && m.GetRole() == candorv1.Role_ROLE_CHAIR {
+		if m.GetParticipant() == sess.who.Name && domain.IsChair(m) {
 			data.Chair = true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -28,6 +29,8 @@ type callView struct {
 	Review    bool
 	Result    *resultView
 	Consensi  *consensusView
+	// Record says whether the caller may read the call's full record ([domain.CanSeeBody]); page only.
+	Record bool
 	// names maps participant names to display names (from the roster).
 	names map[string]string
 
@@ -104,7 +107,7 @@ func (v *callView) Name(p string) string {
 	if n := v.names[p]; n != "" {
 		return n
 	}
-	if p == "server" {
+	if p == domain.ServerActor {
 		return "the server (deadline)"
 	}
 	return p
@@ -213,7 +216,7 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request, sess *session)
 	})
 }
 
-// loadCallView reads a call, its roster, its body and whether the caller chairs the body, and the
+// loadCallView reads a call, its roster, its body and the caller's membership of it, and the
 // caller's current SOI (for the declaration form), in parallel: a page waits for the slowest
 // read, not for their sum.
 func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *session) (*callView, error) {
@@ -222,7 +225,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 		call   *candorv1.GetCallResponse
 		roster []*candorv1.RosterEntry
 		body   *candorv1.Body
-		chair  bool
+		mine   *candorv1.Membership
 		soi    *candorv1.StatementOfInterest
 		errs   [4]error
 	)
@@ -230,7 +233,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	wg.Go(func() {
 		roster, errs[1] = rosterFrom(ctx, s.calls, callName(r), "")
 	})
-	wg.Go(func() { body, chair, errs[2] = s.bodyAndChair(ctx, sess, bodyName(r)) })
+	wg.Go(func() { body, mine, errs[2] = s.bodyAndMembership(ctx, sess, bodyName(r)) })
 	if !sess.who.Admin {
 		wg.Go(func() { soi, errs[3] = s.currentSOI(ctx) })
 	}
@@ -244,44 +247,46 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	if err := readConsensusLists(ctx, s.calls, call.GetCall()); err != nil {
 		return nil, err
 	}
-	v := newCallView(body, call.GetCall(), roster, sess.who.Name, chair, s.now())
+	v := newCallView(body, call.GetCall(), roster, sess.who.Name, domain.IsChair(mine), s.now())
 	if v.Eligible {
 		v.SOI = soi
 	}
+	v.Record = domain.CanSeeBody(sess.who.viewer(), mine) == nil
 	return v, nil
 }
 
-// chairMemoTTL is how long a session remembers whether its participant chairs a body. Reading
-// the membership list of a large body for every page view and every live stream would cost more
-// than the page; a role change shows in the offered controls within this time, and the server
+// membershipMemoTTL is how long a session remembers its participant's membership of a body.
+// Reading the membership list of a large body for every page view and every live stream would cost
+// more than the page; a role change shows in the offered controls within this time, and the server
 // enforces roles on every write regardless.
-const chairMemoTTL = 30 * time.Second
+const membershipMemoTTL = 30 * time.Second
 
-// bodyAndChair reads a body and whether the caller is one of its chairs. Chair controls are only
-// offered to chairs; the server refuses anyone else anyway.
-func (s *Server) bodyAndChair(ctx context.Context, sess *session, name string) (*candorv1.Body, bool, error) {
+// bodyAndMembership reads a body and the caller's membership of it (nil: none, and always for the
+// admin). Chair controls are offered to chairs ([domain.IsChair]) and the call record's link to
+// those the server lets read it ([domain.CanSeeBody]); the server refuses anyone else anyway.
+func (s *Server) bodyAndMembership(ctx context.Context, sess *session, name string) (*candorv1.Body, *candorv1.Membership, error) {
 	body, err := s.bodies.GetBody(ctx, &candorv1.GetBodyRequest{Name: name})
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	if sess.who.Admin {
-		return body.GetBody(), false, nil
+		return body.GetBody(), nil, nil
 	}
-	if chair, ok := s.sessions.chairOf(sess, name); ok {
-		return body.GetBody(), chair, nil
+	if m, ok := s.sessions.membershipOf(sess, name); ok {
+		return body.GetBody(), m, nil
 	}
 	members, err := s.listMembers(ctx, name)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	chair := false
+	var mine *candorv1.Membership
 	for _, m := range members {
 		if m.GetParticipant() == sess.who.Name {
-			chair = m.GetRole() == candorv1.Role_ROLE_CHAIR
+			mine = m
 		}
 	}
-	s.sessions.setChair(sess, name, chair)
-	return body.GetBody(), chair, nil
+	s.sessions.setMembership(sess, name, mine)
+	return body.GetBody(), mine, nil
 }
 
 // callAction is one write on a call page: it sends the request and says what was recorded.

@@ -7,8 +7,10 @@
 // interceptors, for the CLI, the REST gateway and the browser alike.
 //
 // What this package must never do:
-//   - call internal/service, internal/store or internal/domain directly, or decide a rule itself:
-//     the server refuses, the page only says the server's sentence;
+//   - call internal/service or internal/store, or decide a rule itself: the server refuses, and the
+//     page only says the server's sentence. What a page offers (chair controls, links to records)
+//     follows the permission functions of internal/domain, the pure functions the server decides
+//     with: those are all this package takes from the domain;
 //   - let a bearer token reach a URL, a page, a cookie, a log line or an error: the browser holds only
 //     a random session id, and the token lives in this process's memory until the session ends;
 //   - render anything without html/template's contextual escaping, or put script or style inline

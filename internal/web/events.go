@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -33,8 +34,9 @@ const eventWriteTimeout = 10 * time.Second
 func (s *Server) callEvents(w http.ResponseWriter, r *http.Request, sess *session) {
 	rc := http.NewResponseController(w)
 	rctx, rcancel := s.rpcCtx(r, sess)
-	body, chair, err := s.bodyAndChair(rctx, sess, bodyName(r))
+	body, mine, err := s.bodyAndMembership(rctx, sess, bodyName(r))
 	rcancel()
+	chair := domain.IsChair(mine)
 	if err != nil {
 		s.noStream(w, err)
 		return

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.rpcFailed(w, r, sess, "home", err)
 		return
 	}
-	if sess.who.Admin || sess.who.Auditor {
+	if sess.who.viewer().Oversees() {
 		data.AllBodies = bodies
 	}
 	if !sess.who.Admin {
@@ -93,7 +94,7 @@ func (s *Server) bodyItem(ctx ctxT, sess *session, b *candorv1.Body) (*bodyItem,
 	if mine == nil {
 		return nil, nil
 	}
-	item := &bodyItem{Body: b, Membership: mine, Chair: mine.GetRole() == candorv1.Role_ROLE_CHAIR}
+	item := &bodyItem{Body: b, Membership: mine, Chair: domain.IsChair(mine)}
 	calls, err := s.listCalls(ctx, b.GetName())
 	if err != nil {
 		return nil, err

@@ -165,3 +165,20 @@ func TestReportAccess(t *testing.T) {
 		})
 	}
 }
+
+// Every member may read the body's review report (docs/permissions.md), so the body page offers
+// it to every member, not only to chairs.
+func TestBodyPageOffersReportToMembers(t *testing.T) {
+	h := newHarness(t)
+	alice := h.signIn(h.world.Alice.Token)
+	p := alice.get(path(h.world.Body))
+	if p.status != http.StatusOK || !strings.Contains(p.body, `href="/`+h.world.Body+`/report"`) {
+		t.Fatalf("body page for a member: status %d, no link to the review report", p.status)
+	}
+	if strings.Contains(p.body, "Open a call") {
+		t.Errorf("a member who is not a chair is offered to open a call")
+	}
+	if r := alice.get(path(h.world.Body) + "/report"); r.status != http.StatusOK {
+		t.Errorf("the review report for a member: status %d", r.status)
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/candorhq/candor/internal/domain"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // sessionCookie names the cookie that holds a session id (never the token).
@@ -39,13 +42,20 @@ type session struct {
 	// Guarded by sessionStore.mu.
 	flash    *flash
 	receipts []*receiptRecord
-	chairs   map[string]chairMemo
+	members  map[string]membershipMemo
 }
 
-// chairMemo remembers whether the session's participant chairs a body, and since when.
-type chairMemo struct {
-	chair bool
-	at    time.Time
+// viewer is the session's user as the permission rules of internal/domain see them: the page offers
+// what those rules, which the server applies, would allow.
+func (p principal) viewer() domain.Viewer {
+	return domain.Viewer{Admin: p.Admin, Participant: p.Name, Auditor: p.Auditor}
+}
+
+// membershipMemo remembers the session's participant's membership of a body (nil: none), and
+// since when.
+type membershipMemo struct {
+	m  *candorv1.Membership
+	at time.Time
 }
 
 // flash is what the page after a redirect shows once: a refusal beside the form that caused it
@@ -191,23 +201,24 @@ func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// chairOf returns whether s's participant chairs body, if remembered within chairMemoTTL.
-func (st *sessionStore) chairOf(s *session, body string) (chair, ok bool) {
+// membershipOf returns s's participant's membership of body (nil: none), if remembered within
+// membershipMemoTTL.
+func (st *sessionStore) membershipOf(s *session, body string) (m *candorv1.Membership, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	m, ok := s.chairs[body]
-	if !ok || st.now().Sub(m.at) > chairMemoTTL {
-		return false, false
+	memo, ok := s.members[body]
+	if !ok || st.now().Sub(memo.at) > membershipMemoTTL {
+		return nil, false
 	}
-	return m.chair, true
+	return memo.m, true
 }
 
-// setChair remembers whether s's participant chairs body.
-func (st *sessionStore) setChair(s *session, body string, chair bool) {
+// setMembership remembers s's participant's membership of body (nil: none).
+func (st *sessionStore) setMembership(s *session, body string, m *candorv1.Membership) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if s.chairs == nil {
-		s.chairs = map[string]chairMemo{}
+	if s.members == nil {
+		s.members = map[string]membershipMemo{}
 	}
-	s.chairs[body] = chairMemo{chair: chair, at: st.now()}
+	s.members[body] = membershipMemo{m: m, at: st.now()}
 }

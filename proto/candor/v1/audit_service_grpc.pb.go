@@ -36,12 +36,14 @@ const (
 // get-entries and proof endpoints, plus the record queries auditors need.
 //
 // GetCheckpoint and the two proofs answer any authenticated caller: they reveal only hashes. ListEntries
-// answers auditors and admins, and the record queries members of the body too (and the first four
-// anyone at all when the server runs with --public-audit). docs/permissions.md has the whole table.
+// answers auditors and admins (and a participant asking for one entry they wrote), and the record
+// queries members of the body too (and the first four anyone at all when the server runs with
+// --public-audit). docs/permissions.md has the whole table.
 type AuditServiceClient interface {
 	// GetCheckpoint returns the newest signed checkpoint.
 	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
-	// ListEntries returns consecutive log entries from start_index.
+	// ListEntries returns consecutive log entries from start_index. A participant who is not an
+	// auditor may ask for one entry (max_entries 1) and is served it when they are its actor.
 	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
 	// GetInclusionProof returns the RFC 6962 audit path for entry index in the tree of tree_size.
 	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
@@ -149,12 +151,14 @@ func (c *auditServiceClient) GetReviewReport(ctx context.Context, in *GetReviewR
 // get-entries and proof endpoints, plus the record queries auditors need.
 //
 // GetCheckpoint and the two proofs answer any authenticated caller: they reveal only hashes. ListEntries
-// answers auditors and admins, and the record queries members of the body too (and the first four
-// anyone at all when the server runs with --public-audit). docs/permissions.md has the whole table.
+// answers auditors and admins (and a participant asking for one entry they wrote), and the record
+// queries members of the body too (and the first four anyone at all when the server runs with
+// --public-audit). docs/permissions.md has the whole table.
 type AuditServiceServer interface {
 	// GetCheckpoint returns the newest signed checkpoint.
 	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
-	// ListEntries returns consecutive log entries from start_index.
+	// ListEntries returns consecutive log entries from start_index. A participant who is not an
+	// auditor may ask for one entry (max_entries 1) and is served it when they are its actor.
 	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
 	// GetInclusionProof returns the RFC 6962 audit path for entry index in the tree of tree_size.
 	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)

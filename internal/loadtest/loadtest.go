@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/internal/domain"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -209,11 +210,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for i, c := range conns {
 			callsClients[i] = candorv1.NewCallServiceClient(c)
 		}
+		first := calls.fresh()
 		writes := runPhase(ctx, &cfg, []string{"declaration", "ballot"}, func(client int, n int, rec recordFunc) {
 			v := voters[client%len(voters)]
 			cc := callsClients[client%len(callsClients)]
-			call := calls[(client+n)%len(calls)]
 			start := time.Now()
+			call, err := calls.get(first, client, n)
+			if err != nil {
+				rec(0, err, start, nil)
+				return
+			}
 			rctx, cancel := context.WithTimeout(v.ctx, cfg.Timeout)
 			d, err := cc.FileDeclaration(rctx, &candorv1.FileDeclarationRequest{
 				Call:          call,
@@ -246,10 +252,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for i, v := range voters {
 			bodies[i] = declarationBody(v.soiHash)
 		}
+		first := calls.fresh()
 		rest := runPhase(ctx, &cfg, []string{"declaration", "ballot"}, func(client int, n int, rec recordFunc) {
 			i := client % len(voters)
-			call := calls[(client+n)%len(calls)]
 			start := time.Now()
+			call, err := calls.get(first, client, n)
+			if err != nil {
+				rec(0, err, start, nil)
+				return
+			}
 			cp, err := rc.post(ctx, "/v1/"+call+"/declarations", voters[i].token, bodies[i])
 			if !rec(0, err, start, cp) {
 				return // no ballot without its declaration
@@ -296,7 +307,7 @@ func withToken(ctx context.Context, token string) context.Context {
 
 // setup creates a chair and cfg.Participants members of a new body, each with an SOI, and opens
 // cfg.Calls votes. It returns the voters and the calls' names.
-func setup(ctx context.Context, conn *grpc.ClientConn, cfg *Config) ([]voter, []string, error) {
+func setup(ctx context.Context, conn *grpc.ClientConn, cfg *Config) ([]voter, *callPool, error) {
 	admin := withToken(ctx, cfg.AdminToken)
 	ps := candorv1.NewParticipantServiceClient(conn)
 	bs := candorv1.NewBodyServiceClient(conn)
@@ -395,17 +406,30 @@ func setup(ctx context.Context, conn *grpc.ClientConn, cfg *Config) ([]voter, []
 		return nil, nil, err
 	}
 
-	calls := make([]string, cfg.Calls)
-	for k := range calls {
-		if err := rpc(chair.ctx, func(ctx context.Context) error {
-			resp, err := cs.OpenCall(ctx, &candorv1.OpenCallRequest{Body: body, Call: &candorv1.Call{
-				Title: fmt.Sprintf("Bench vote %d", k+1),
-			}})
-			calls[k] = resp.GetCall().GetName()
-			return err
-		}); err != nil {
-			return nil, nil, fmt.Errorf("loadtest: open call: %w", err)
-		}
+	// One member may file only domain.MaxDeclarationsPerMember declarations (and as many ballots)
+	// in one call; clients that share a voter share that allowance. Half of it per client leaves
+	// room for retries.
+	clientsPerVoter := (cfg.Concurrency + cfg.Participants - 1) / cfg.Participants
+	calls := &callPool{
+		k:             cfg.Calls,
+		roundsPerCall: max(1, min(domain.MaxDeclarationsPerMember, domain.MaxBallotsPerMember)/(2*clientsPerVoter)),
+		open: func(k int) (string, error) {
+			var name string
+			err := rpc(chair.ctx, func(ctx context.Context) error {
+				resp, err := cs.OpenCall(ctx, &candorv1.OpenCallRequest{Body: body, Call: &candorv1.Call{
+					Title: fmt.Sprintf("Bench vote %d", k+1),
+				}})
+				name = resp.GetCall().GetName()
+				return err
+			})
+			if err != nil {
+				return "", fmt.Errorf("loadtest: open call: %w", err)
+			}
+			return name, nil
+		},
+	}
+	if _, err := calls.get(calls.fresh(), 0, 0); err != nil { // the first K calls, before any phase
+		return nil, nil, err
 	}
 	return voters, calls, nil
 }
@@ -515,4 +539,40 @@ func runPhase(ctx context.Context, cfg *Config, kinds []string, step func(client
 	}
 	wg.Wait()
 	return phase{results: r.results, errors: r.errors, commits: int64(len(r.sizes))}
+}
+
+// callPool hands out the calls a write phase votes in. Client c's n-th write goes to one of K calls,
+// (c+n) mod K, as before; after roundsPerCall rounds on those K it moves on to the next K, which the
+// pool opens (as the chair) when they are first asked for, so no member runs into the per-call caps
+// of domain/limits.go however long or fast a run is. Each phase starts on calls of its own.
+type callPool struct {
+	k             int
+	roundsPerCall int
+	open          func(k int) (string, error)
+
+	mu    sync.Mutex
+	names []string // guarded by mu
+}
+
+// fresh returns the index of the first call of a new set of K, for a phase to start from.
+func (p *callPool) fresh() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return (len(p.names) + p.k - 1) / p.k * p.k
+}
+
+// get returns the call for client's n-th write in a phase that started at call index first,
+// opening calls up to it if needed.
+func (p *callPool) get(first, client, n int) (string, error) {
+	i := first + n/(p.k*p.roundsPerCall)*p.k + (client+n)%p.k
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.names) <= i {
+		name, err := p.open(len(p.names))
+		if err != nil {
+			return "", err
+		}
+		p.names = append(p.names, name)
+	}
+	return p.names[i], nil
 }

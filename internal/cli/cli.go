@@ -61,6 +61,8 @@ type app struct {
 	now            func() time.Time
 	loc            *time.Location // times are printed in this zone
 	userConfigDir  func() (string, error)
+	// terminal, if set, replaces the check of whether a writer is a terminal (tests).
+	terminal func(io.Writer) bool
 
 	opts globalOptions
 	// addrGiven is set when --addr or CANDOR_ADDR named the server.
@@ -124,12 +126,23 @@ func newRootCmd(a *app) *cobra.Command {
 Interest and declares a conflict of interest before each vote or consensus call; the server keeps
 everything in a tamper-evident log and returns a receipt for every write, which candor saves.
 
-Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed and accepted whole.`,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		Args:              noArgs,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.resolveOptions(cmd) },
-		RunE:              groupRunE,
+Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed whole. A CALL or
+PARTICIPANT argument may also be a unique prefix of the id, at least 4 hex digits, as git accepts
+short hashes: "candor vote 01a2 yes" looks for the call among the bodies you can see,
+"candor vote bodies/BODY/calls/01a2 yes" in that body only.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if isCompletionCmd(cmd) {
+				// Writing a completion script, or completing a word, needs no server: a token or
+				// address that would be refused must not break the shell's tab key.
+				a.started = true
+				return nil
+			}
+			return a.resolveOptions(cmd)
+		},
+		RunE: groupRunE,
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -151,7 +164,45 @@ Resource names (participants/..., bodies/..., bodies/.../calls/...) are printed 
 		newReportCmd(a),
 		newBenchCmd(a),
 	)
+	a.resolvePrefixes(root)
+	addCompletionCmd(root)
 	return root
+}
+
+// addCompletionCmd adds cobra's `completion bash|zsh|fish|powershell` command, which prints a script
+// that makes the shell complete candor's commands and flags, and asks the hidden `__complete`
+// command for the words it cannot know in advance. Cobra would add it by itself on Execute; adding it
+// here lets candor treat it like its other groups: an unknown shell is a usage error (exit 2), not
+// the help and success.
+func addCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Short = "Print a shell completion script: bash, zsh, fish or powershell"
+			c.Long = `Print a script that makes the shell complete candor's commands, flags and flag values, e.g.:
+
+  source <(candor completion bash)                       # bash, this session (needs bash-completion)
+  candor completion zsh > "${fpath[1]}/_candor"          # zsh, every new session
+  candor completion fish > ~/.config/fish/completions/candor.fish
+
+See "candor completion SHELL --help" for each shell's setup.`
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = groupRunE
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// isCompletionCmd reports whether cmd is `candor completion ...` or one of cobra's hidden commands
+// that answer the shell's completion requests.
+func isCompletionCmd(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return c.HasParent() && !c.Parent().HasParent()
+		}
+	}
+	return false
 }
 
 // globalOptions are the persistent flags every command shares.

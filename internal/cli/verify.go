@@ -144,8 +144,8 @@ obtained from the operator by some other path than this server):
     current declaration, not a recusal, allowed by the call's conflict policy; every recorded result
     equals the tally recomputed from the entries; the consensus workflow kept its order.
 
-It prints a summary, or exits 1 naming the first bad entry. Progress goes to standard error when it
-is a terminal. Reading the entries needs an auditor's or the admin's token, unless the server runs
+It prints a summary, or exits 1 naming the first bad entry. A progress bar is drawn on standard
+error while it runs, only when standard error is a terminal and the output is not -o json. Reading the entries needs an auditor's or the admin's token, unless the server runs
 with --public-audit.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -163,16 +163,10 @@ with --public-audit.`,
 				return err
 			}
 			opts := verify.Options{VerifierKey: key, StateDir: stateDir}
-			progress := isTerminal(a.stderr)
-			if progress {
-				opts.Progress = func(done, total int64) {
-					fmt.Fprintf(a.stderr, "\rverifying: %d of %d entries", done, total)
-				}
-			}
+			bar := a.newProgress("verifying")
+			opts.Progress = bar.callback()
 			sum, err := verify.Log(cmd.Context(), cl.audit, opts)
-			if progress {
-				fmt.Fprintln(a.stderr)
-			}
+			bar.done()
 			if err != nil {
 				return verifyFailure("the log", err)
 			}

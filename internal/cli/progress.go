@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progress draws a progress bar on standard error for a long-running command. Its zero value (and
+// a nil *progress) draws nothing, which is what [app.newProgress] returns unless the bar belongs.
+type progress struct {
+	w           io.Writer
+	description string
+	bar         *progressbar.ProgressBar // made on the first update, when the total is known
+}
+
+// newProgress returns a bar described by description, drawn on standard error only when standard
+// error is a terminal and the output is not -o json (a script reading JSON gets no redrawn lines
+// anywhere). Otherwise it returns nil, whose methods do nothing. Standard output is never touched.
+func (a *app) newProgress(description string) *progress {
+	if a.jsonOutput() || !a.isTerminal(a.stderr) {
+		return nil
+	}
+	return &progress{w: a.stderr, description: description}
+}
+
+// isTerminal reports whether w is a terminal; tests replace the check with app.terminal.
+func (a *app) isTerminal(w io.Writer) bool {
+	if a.terminal != nil {
+		return a.terminal(w)
+	}
+	return isTerminal(w)
+}
+
+// update shows done of total; it has the signature of verify.Options.Progress. It draws on every
+// call: package verify reports only every 10,000 entries, which is throttle enough.
+func (p *progress) update(done, total int64) {
+	if p == nil || total <= 0 {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(p.description),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("entries"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionSetRenderBlankState(true), // drawn from the start, even if the first report is the last
+			progressbar.OptionClearOnFinish(),           // erased when full: the command's output follows
+		)
+	}
+	if total != p.bar.GetMax64() {
+		p.bar.ChangeMax64(total)
+	}
+	_ = p.bar.Set64(done) // a bar that cannot be drawn is not worth failing the command for
+}
+
+// callback returns update as a function, or nil when nothing is drawn, for options such as
+// verify.Options.Progress that skip the work of reporting when unset.
+func (p *progress) callback() func(done, total int64) {
+	if p == nil {
+		return nil
+	}
+	return p.update
+}
+
+// done erases a bar left short of full (the command failed part way), so that what the command
+// prints next starts on a clean line; a full bar erased itself.
+func (p *progress) done() {
+	if p == nil || p.bar == nil || p.bar.IsFinished() {
+		return
+	}
+	_ = p.bar.Clear()
+}

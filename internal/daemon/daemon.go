@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -69,7 +70,10 @@ type Config struct {
 	HTTPListen string
 	// HTTPListener, when set, is served instead of listening on HTTPListen.
 	HTTPListener net.Listener
-	Logger       *slog.Logger
+	// NoMetrics turns the Prometheus metrics off (no instruments, /metrics answers 404), for
+	// benchmarks that compare the write rate with and without them.
+	NoMetrics bool
+	Logger    *slog.Logger
 }
 
 // Daemon is a running candord.
@@ -88,6 +92,10 @@ type Daemon struct {
 	httpLis net.Listener
 	inproc  *inprocess
 	ready   atomic.Bool // true while serving: /readyz
+
+	// metrics is the one Prometheus registry: the store and the transport register their
+	// instruments in it, and /metrics on the HTTP listener serves it (see newRegistry).
+	metrics *prometheus.Registry
 }
 
 // New opens (creating on first start) the data folder and the store, and listens. Serve starts
@@ -114,11 +122,15 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log key: %w", err)
 	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, DBFile), notary{signer}, store.Options{MaxSize: cfg.MaxDBSize})
+	d := &Daemon{cfg: cfg, log: log, verifier: signer.VerifierKey()}
+	if !cfg.NoMetrics {
+		d.metrics = newRegistry()
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, DBFile), notary{signer}, store.Options{MaxSize: cfg.MaxDBSize, Registerer: d.registerer()})
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: log, store: st, verifier: signer.VerifierKey()}
+	d.store = st
 	d.svc = service.New(service.Config{Store: st, PublicAudit: cfg.PublicAudit, Logger: log})
 	if err := d.ensureAdminToken(); err != nil {
 		st.Close()
@@ -341,6 +353,7 @@ func (d *Daemon) listen() error {
 	}
 	rpcServer := rpc.New(d.svc, rpc.Options{
 		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, PageBytes: d.cfg.PageBytes, Logger: d.log,
+		Registerer: d.registerer(),
 	})
 	opts := rpcServer.ServerOptions()
 	if creds != nil {

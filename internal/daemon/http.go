@@ -58,8 +58,9 @@ func newInprocess(rpcServer *rpc.Server) (*inprocess, error) {
 	return p, nil
 }
 
-// listenHTTP opens the HTTP listener (the web app at /, REST under /v1/, /openapi.json, /healthz and
-// /readyz) under the same rules as the gRPC one: plaintext only on loopback unless --insecure.
+// listenHTTP opens the HTTP listener (the web app at /, REST under /v1/, /openapi.json, /healthz,
+// /readyz and /metrics) under the same rules as the gRPC one: plaintext only on loopback unless
+// --insecure.
 func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
 	if d.cfg.HTTPListen == "" && d.cfg.HTTPListener == nil {
 		return nil
@@ -98,6 +99,7 @@ func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.Handle("GET /metrics", d.metricsHandler())
 	app, err := web.New(web.Config{
 		Conn: inproc.conn, Secure: tlsConf != nil, Logger: d.log,
 		GRPCAddr: d.Addr(), LogPubPath: d.logPubPath(),

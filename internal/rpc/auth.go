@@ -78,6 +78,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		case s.writeSlots <- struct{}{}:
 			defer func() { <-s.writeSlots }()
 		default:
+			s.metrics.noteShed()
 			return nil, withInfo(codes.ResourceExhausted, candorv1.ErrorReason_ERROR_REASON_OVERLOADED,
 				"the server is at its limit of writes in flight; retry with backoff", nil)
 		}
@@ -110,6 +111,7 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if err != nil {
 		return nil, toStatus(s.log, method, err)
 	}
+	noteCaller(ctx, pr.Actor())
 	return context.WithValue(ctx, principalKey{}, pr), nil
 }
 

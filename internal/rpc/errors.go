@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/protoadapt"
 
@@ -181,4 +182,46 @@ func withInfo(code codes.Code, reason candorv1.ErrorReason, msg string, violatio
 // isDiskFull reports whether a write failed for lack of space: the disk (ENOSPC) or bbolt's MaxSize.
 func isDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, berrors.ErrMaxSizeReached)
+}
+
+// refusals counts refusals by their ErrorInfo reason: candor_refusals_total{reason="RECUSED"}. Every
+// refusal is built by [withInfo] with a reason from the ErrorReason enum, so the label takes only
+// the enum's values, each present (at zero) from the start. It counts what the client is sent, once
+// per RPC, from the status an RPC ends with ([metrics.countUnary]): withInfo also builds statuses that
+// are never sent (the codec's refusal of a request whose caller then fails authentication).
+type refusals struct {
+	vec     *prometheus.CounterVec
+	byLabel map[string]prometheus.Counter // reason as sent -> its counter; read-only after newRefusals
+}
+
+func newRefusals() refusals {
+	r := refusals{
+		vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "candor_refusals_total",
+			Help: "RPCs refused, by the ErrorInfo reason sent (AIP-193), e.g. DECLARATION_REQUIRED, RECUSED, OVERLOADED.",
+		}, []string{"reason"}),
+		byLabel: map[string]prometheus.Counter{},
+	}
+	for v := range candorv1.ErrorReason_name {
+		if reason := candorv1.ErrorReason(v); reason != candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+			r.byLabel[domain.Reason(reason)] = r.vec.WithLabelValues(domain.Reason(reason))
+		}
+	}
+	return r
+}
+
+// count counts err if it is a status carrying one of Candor's ErrorInfo reasons.
+func (r refusals) count(err error) {
+	st, ok := status.FromError(err)
+	if !ok {
+		return
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == ErrorDomain {
+			if c := r.byLabel[info.Reason]; c != nil {
+				c.Inc()
+			}
+			return
+		}
+	}
 }

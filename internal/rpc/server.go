@@ -3,6 +3,7 @@ package rpc
 import (
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/candorhq/candor/internal/service"
@@ -21,6 +22,9 @@ type Options struct {
 	// small to page realistic data.
 	PageBytes int
 	Logger    *slog.Logger
+	// Registerer, when set, receives the transport's metrics (see metrics.go). Nil: no metrics,
+	// and no interceptor for them.
+	Registerer prometheus.Registerer
 }
 
 // Server implements Candor's four gRPC services over a service.Service.
@@ -35,7 +39,8 @@ type Server struct {
 	log         *slog.Logger
 	writeSlots  chan struct{} // one token per write in flight
 	codec       *refusingCodec
-	pageBytes   int // see Options.PageBytes
+	pageBytes   int      // see Options.PageBytes
+	metrics     *metrics // nil without Options.Registerer
 }
 
 var (
@@ -56,12 +61,16 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{
+	s := &Server{
 		svc: svc, publicAudit: opts.PublicAudit, log: opts.Logger,
 		writeSlots: make(chan struct{}, opts.MaxWritesInFlight),
 		codec:      newRefusingCodec(),
 		pageBytes:  opts.PageBytes,
 	}
+	if opts.Registerer != nil {
+		s.metrics = newMetrics(opts.Registerer, s)
+	}
+	return s
 }
 
 // ServerOptions returns the codec and interceptors the transport needs; pass them to grpc.NewServer.
@@ -69,7 +78,13 @@ func New(svc *service.Service, opts Options) *Server {
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ForceServerCodecV2(s.codec),
+		// Chained in order: the log, then the metrics (none without Options.Registerer), then
+		// authentication and shedding, so the log and the metrics see every refusal.
+		grpc.ChainUnaryInterceptor(s.logUnary),
+		grpc.ChainUnaryInterceptor(s.metrics.unary()...),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.logStream),
+		grpc.ChainStreamInterceptor(s.metrics.stream()...),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}
 }
@@ -80,4 +95,5 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	candorv1.RegisterBodyServiceServer(g, s)
 	candorv1.RegisterCallServiceServer(g, s)
 	candorv1.RegisterAuditServiceServer(g, s)
+	s.metrics.initialize(g)
 }

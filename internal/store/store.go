@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -55,6 +56,9 @@ type Options struct {
 	MaxSize int
 	// InitialMmapSize avoids remapping (which waits for readers) as the file grows. Default 1 GiB.
 	InitialMmapSize int
+	// Registerer, when set, receives the store's metrics (see metrics.go): the write path, the
+	// log's size and newest checkpoint, the file. Nil: no metrics.
+	Registerer prometheus.Registerer
 }
 
 // Store is Candor's bbolt file. It is safe for concurrent use.
@@ -68,8 +72,11 @@ type Store struct {
 	done   chan struct{} // closed when the committer has returned
 	once   sync.Once     // guards Close
 
-	mu     sync.RWMutex // guards latest
-	latest Checkpoint   // newest committed checkpoint
+	mu       sync.RWMutex // guards latest and latestAt
+	latest   Checkpoint   // newest committed checkpoint
+	latestAt time.Time    // when latest was committed (at Open: the file's modification time)
+
+	metrics *metrics // nil without Options.Registerer
 }
 
 // Checkpoint is a committed, signed tree head.
@@ -91,6 +98,10 @@ func Open(path string, notary Notary, opts Options) (*Store, error) {
 	if opts.InitialMmapSize <= 0 {
 		opts.InitialMmapSize = 1 << 30
 	}
+	latestAt := time.Now()
+	if fi, err := os.Stat(path); err == nil {
+		latestAt = fi.ModTime() // the newest checkpoint is no newer than the file's last write
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         time.Second,
 		InitialMmapSize: opts.InitialMmapSize,
@@ -107,10 +118,14 @@ func Open(path string, notary Notary, opts Options) (*Store, error) {
 		writes:   make(chan *write, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
+		latestAt: latestAt,
 	}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if opts.Registerer != nil {
+		s.metrics = newMetrics(opts.Registerer, s)
 	}
 	go s.commitLoop()
 	return s, nil
@@ -155,6 +170,13 @@ func (s *Store) Latest() Checkpoint {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.latest
+}
+
+// latestTime is when the newest checkpoint was committed.
+func (s *Store) latestTime() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.latestAt
 }
 
 // View runs fn in a read-only transaction.
@@ -260,7 +282,12 @@ func (p *poisoned) Error() string { return p.err.Error() }
 func (s *Store) commitBatch(batch []*write) {
 	results := make([]writeResult, len(batch))
 	var sealed Checkpoint
+	var writeTime time.Duration // bbolt's time writing and syncing, read once the commit is done
+	began := time.Now()
 	err := s.db.Update(func(btx *bolt.Tx) error {
+		if s.metrics != nil {
+			btx.OnCommit(func() { st := btx.Stats(); writeTime = st.GetWriteTime() })
+		}
 		for _, name := range appendOnly {
 			btx.Bucket(name).FillPercent = 1.0
 		}
@@ -301,9 +328,10 @@ func (s *Store) commitBatch(batch []*write) {
 		}
 		return
 	}
+	s.metrics.observeCommit(len(batch), time.Since(began), writeTime)
 	if sealed.Signed != nil {
 		s.mu.Lock()
-		s.latest = sealed
+		s.latest, s.latestAt = sealed, time.Now()
 		s.mu.Unlock()
 	} else {
 		sealed = s.Latest()

@@ -60,12 +60,18 @@ func Bufconn() Option {
 // HTTP turns on the HTTP listener (web app, REST, OpenAPI, health) on 127.0.0.1.
 func HTTP() Option { return func(c *daemon.Config) { c.HTTPListen = "127.0.0.1:0" } }
 
+// NoMetrics turns the Prometheus metrics off, for benchmarks that measure their cost.
+func NoMetrics() Option { return func(c *daemon.Config) { c.NoMetrics = true } }
+
 // MaxDBSize caps the bbolt file.
 func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n } }
 
 // PageBytes bounds the encoded size of a roster or call-list page and of a WatchCall state, so that
 // a test pages a few hundred entries rather than tens of thousands.
 func PageBytes(n int) Option { return func(c *daemon.Config) { c.PageBytes = n } }
+
+// Logger sends the server's logs (the request log among them) to l instead of discarding them.
+func Logger(l *slog.Logger) Option { return func(c *daemon.Config) { c.Logger = l } }
 
 // Start starts a server; it stops when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {

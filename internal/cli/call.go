@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/candorhq/candor/internal/readall"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -240,10 +241,10 @@ func newCallShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := readConsensusLists(cmd.Context(), cl.calls, call.GetCall()); err != nil {
+			if err := readall.ConsensusLists(cmd.Context(), cl.calls, call.GetCall()); err != nil {
 				return err
 			}
-			entries, err := rosterFrom(cmd.Context(), cl.calls, args[0], "")
+			entries, err := readall.Roster(cmd.Context(), cl.calls, args[0], "", 0)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/candorhq/candor/internal/readall"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -76,7 +77,7 @@ func (a *app) watchCall(ctx context.Context, calls candorv1.CallServiceClient, n
 			return err
 		}
 		if tok := msg.GetRosterNextPageToken(); tok != "" {
-			rest, err := rosterFrom(ctx, calls, name, tok)
+			rest, err := readall.Roster(ctx, calls, name, tok, 0)
 			if err != nil {
 				return err
 			}
@@ -90,25 +91,6 @@ func (a *app) watchCall(ctx context.Context, calls candorv1.CallServiceClient, n
 			return nil
 		}
 	}
-}
-
-// rosterFrom reads a call's roster with GetCallRoster from the page token on ("": the whole
-// roster), page after page. A roster passes one page only in a body with very large declarations
-// (the server bounds a page at about 2 MiB), and the watch and "call show" print every entry.
-func rosterFrom(ctx context.Context, calls candorv1.CallServiceClient, name, token string) ([]*candorv1.RosterEntry, error) {
-	var all []*candorv1.RosterEntry
-	for first := true; first || token != ""; first = false {
-		resp, err := calls.GetCallRoster(ctx, &candorv1.GetCallRosterRequest{Name: name, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		if len(resp.GetEntries()) == 0 && resp.GetNextPageToken() != "" {
-			return nil, errors.New("the server sent an empty roster page with a next page")
-		}
-		all = append(all, resp.GetEntries()...)
-		token = resp.GetNextPageToken()
-	}
-	return all, nil
 }
 
 // watchPrinter prints the states of one watch to w.

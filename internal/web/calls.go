@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/readall"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -231,7 +232,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 	)
 	wg.Go(func() { call, errs[0] = s.calls.GetCall(ctx, &candorv1.GetCallRequest{Name: callName(r)}) })
 	wg.Go(func() {
-		roster, errs[1] = rosterFrom(ctx, s.calls, callName(r), "")
+		roster, errs[1] = readall.Roster(ctx, s.calls, callName(r), "", rpcTimeout)
 	})
 	wg.Go(func() { body, mine, errs[2] = s.bodyAndMembership(ctx, sess, bodyName(r)) })
 	if !sess.who.Admin {
@@ -244,7 +245,7 @@ func (s *Server) loadCallView(ctx context.Context, r *http.Request, sess *sessio
 		}
 	}
 	// The call carries its latest objections, appeals and minority statements; the page shows all.
-	if err := readConsensusLists(ctx, s.calls, call.GetCall()); err != nil {
+	if err := readall.ConsensusLists(ctx, s.calls, call.GetCall()); err != nil {
 		return nil, err
 	}
 	v := newCallView(body, call.GetCall(), roster, sess.who.Name, domain.IsChair(mine), s.now())

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/readall"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -136,33 +137,13 @@ func readRosterPages(ctx context.Context, calls candorv1.CallServiceClient, msg 
 	if msg.GetRosterNextPageToken() == "" {
 		return nil
 	}
-	rest, err := rosterFrom(ctx, calls, msg.GetCall().GetName(), msg.GetRosterNextPageToken())
+	rest, err := readall.Roster(ctx, calls, msg.GetCall().GetName(), msg.GetRosterNextPageToken(), rpcTimeout)
 	if err != nil {
 		return err
 	}
 	msg.Roster = append(msg.Roster, rest...)
 	msg.RosterNextPageToken = ""
 	return nil
-}
-
-// rosterFrom reads a call's roster with GetCallRoster from the page token on ("": the whole roster),
-// page after page, each within rpcTimeout.
-func rosterFrom(ctx context.Context, calls candorv1.CallServiceClient, name, token string) ([]*candorv1.RosterEntry, error) {
-	var all []*candorv1.RosterEntry
-	for first := true; first || token != ""; first = false {
-		pctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-		resp, err := calls.GetCallRoster(pctx, &candorv1.GetCallRosterRequest{Name: name, PageToken: token})
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		if len(resp.GetEntries()) == 0 && resp.GetNextPageToken() != "" {
-			return nil, errors.New("web: the server sent an empty roster page with a next page")
-		}
-		all = append(all, resp.GetEntries()...)
-		token = resp.GetNextPageToken()
-	}
-	return all, nil
 }
 
 // writeCallEvents renders one WatchCall message as SSE events.

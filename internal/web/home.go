@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/readall"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -105,7 +106,7 @@ func (s *Server) bodyItem(ctx ctxT, sess *session, b *candorv1.Body) (*bodyItem,
 		}
 		ci := callItem{Call: c, Body: b, Eligible: contains(c.GetEligibleParticipants(), sess.who.Name)}
 		if ci.Eligible {
-			roster, err := rosterFrom(ctx, s.calls, c.GetName(), "")
+			roster, err := readall.Roster(ctx, s.calls, c.GetName(), "", rpcTimeout)
 			if err != nil {
 				return nil, err
 			}

@@ -3,7 +3,8 @@
 //
 // It only parses flags and signals; internal/daemon does the wiring. `candord check --data DIR`
 // checks a stopped server's data folder offline (internal/offline) and exits 1 naming the first
-// problem.
+// problem; `candord restore --from FILE --data DIR --key log.pub` makes a new data folder from a
+// backup taken by `candor admin backup`.
 package main
 
 import (
@@ -25,6 +26,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "check" {
 		os.Exit(check(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "restore" {
+		os.Exit(restore(os.Args[2:]))
 	}
 	var cfg daemon.Config
 	flag.StringVar(&cfg.DataDir, "data", "./candor-data", "data folder: bbolt file, admin token, log key")
@@ -129,4 +133,23 @@ func check(args []string) int {
 		return 2
 	}
 	return offline.Main(cfg, os.Stdout, os.Stderr)
+}
+
+// restore parses the flags of `candord restore` and runs it.
+func restore(args []string) int {
+	fs := flag.NewFlagSet("candord restore", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: candord restore --from FILE --data DIR --key FILE\n\nMakes a new data folder from a backup taken by `candor admin backup`, refusing a folder that\nis not empty, and checks it as `candord check` does against the log's verifier key, which it\ninstalls as log.pub. Put log.key and admin.token in the folder before starting the server.")
+		fs.PrintDefaults()
+	}
+	var cfg offline.RestoreConfig
+	fs.StringVar(&cfg.From, "from", "", "the backup file (required)")
+	fs.StringVar(&cfg.DataDir, "data", "", "the new data folder: absent or empty (required)")
+	fs.StringVar(&cfg.KeyFile, "key", "", "the log's verifier key, log.pub (required)")
+	fs.Parse(args)
+	if fs.NArg() > 0 || cfg.From == "" || cfg.DataDir == "" || cfg.KeyFile == "" {
+		fs.Usage()
+		return 2
+	}
+	return offline.RestoreMain(cfg, os.Stdout, os.Stderr)
 }

@@ -161,6 +161,7 @@ short hashes: "candor vote 01a2 yes" looks for the call among the bodies you can
 		newPositionCmd(a),
 		newMinorityCmd(a),
 		newAuditCmd(a),
+		newAdminCmd(a),
 		newReportCmd(a),
 		newBenchCmd(a),
 	)

@@ -114,6 +114,9 @@ func New(cfg Config) (*Daemon, error) {
 	if err := checkOwnerOnly(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if err := requireKeyForData(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	origin, err := logOrigin(cfg.DataDir, cfg.Origin)
 	if err != nil {
 		return nil, err
@@ -434,4 +437,20 @@ func (n notary) Sign(size int64, root tlog.Hash) ([]byte, error) {
 func (n notary) Open(signed []byte) (int64, tlog.Hash, error) {
 	cp, err := translog.OpenCheckpoint(signed, n.s.VerifierKey())
 	return cp.Size, cp.Hash, err
+}
+
+// ErrLogKeyMissing refuses a data folder that holds a data file but no log key: the key that signed
+// its checkpoints was lost, or a restore (candord restore) was not followed by putting it back. A
+// new key would never verify the log, and would overwrite log.pub.
+var ErrLogKeyMissing = errors.New("daemon: log key missing")
+
+// requireKeyForData refuses a folder with candor.db but no log.key, before a new key is made.
+func requireKeyForData(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+		return nil // a new folder, or one the store will report on
+	}
+	if _, err := os.Stat(filepath.Join(dir, LogKeyFile)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s holds %s but no %s: put back the log key that signed its checkpoints (after candord restore, copy it from where you keep it, mode 0600); a new key would not verify the log", ErrLogKeyMissing, dir, DBFile, LogKeyFile)
+	}
+	return nil
 }

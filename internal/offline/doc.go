@@ -1,5 +1,7 @@
 // Package offline is `candord check`: it checks a stopped server's data folder without a server,
-// as an auditor would check a live one, and names the first problem.
+// as an auditor would check a live one, and names the first problem. [CheckFile] runs the same
+// check on one file, which is how `candor admin backup` verifies a backup before keeping it, and
+// [Restore] (`candord restore`) makes a new data folder from a backup and checks it the same way.
 //
 // [Check] opens the bbolt file read-only and runs, in one read transaction: the server's own
 // start-up check (the stored tree against the newest checkpoint, every entry against its stored
@@ -12,7 +14,8 @@
 // What this package must never do:
 //
 //   - Write to the data folder, or open the file while a server holds it: a running candord holds
-//     bbolt's lock, and the check refuses rather than wait or read a file that is changing.
+//     bbolt's lock, and the check refuses rather than wait or read a file that is changing. Restore
+//     writes only into a folder that is absent or empty, and removes what it wrote if the check fails.
 //   - Restate a rule, a proof or a hash: it only feeds the store's entries to the functions of
 //     packages store, translog and verify, so the offline check and the online one cannot drift.
 //   - Hold the log, or its checkpoints, in memory: entries are read with a cursor and handed on,

@@ -74,11 +74,22 @@ func Check(cfg Config) (Summary, error) {
 	if keyFile == "" {
 		keyFile = filepath.Join(cfg.DataDir, daemon.LogPubFile)
 	}
-	key, err := readKey(keyFile)
+	key, err := ReadKey(keyFile)
 	if err != nil {
 		return Summary{}, &Problem{Index: -1, Err: err}
 	}
-	path := filepath.Join(cfg.DataDir, daemon.DBFile)
+	return CheckFile(filepath.Join(cfg.DataDir, daemon.DBFile), key)
+}
+
+// CheckFile is [Check] on one bbolt file (a stopped server's candor.db, or a backup) and the log's
+// verifier key, as [ReadKey] returns it. A file damaged enough to make bbolt panic is a [*Problem],
+// not a crash.
+func CheckFile(path, key string) (sum Summary, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sum, err = Summary{}, &Problem{Index: -1, Err: fmt.Errorf("the bbolt file is damaged: %v", r)}
+		}
+	}()
 	ro, err := store.OpenReadOnly(path)
 	if errors.Is(err, store.ErrInUse) {
 		return Summary{}, &Problem{Index: -1, Err: fmt.Errorf("%s is locked by a running candord: stop the server first, or check a copy of the folder (%w)", path, store.ErrInUse)}
@@ -87,7 +98,6 @@ func Check(cfg Config) (Summary, error) {
 		return Summary{}, &Problem{Index: -1, Err: err}
 	}
 	defer ro.Close()
-	var sum Summary
 	err = ro.View(func(tx *store.ReadTx) error {
 		var err error
 		sum, err = check(tx, key)
@@ -96,8 +106,8 @@ func Check(cfg Config) (Summary, error) {
 	return sum, err
 }
 
-// readKey reads a verifier key file.
-func readKey(path string) (string, error) {
+// ReadKey reads a signed-note verifier key file (log.pub).
+func ReadKey(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("the log's verifier key: %w", err)

@@ -2,9 +2,11 @@ package rpc
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 
 	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/grpc/status"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -140,4 +142,60 @@ func hashBytes(hs []tlog.Hash) [][]byte {
 		out[i] = append([]byte(nil), hs[i][:]...)
 	}
 	return out
+}
+
+// backupChunk is the most file data one StreamBackup message carries, well under gRPC's 4 MiB
+// default receive limit.
+const backupChunk = 1 << 20
+
+// StreamBackup implements candorv1.AuditServiceServer.
+func (s *Server) StreamBackup(req *candorv1.StreamBackupRequest, stream candorv1.AuditService_StreamBackupServer) error {
+	ctx := stream.Context()
+	sum := sha256.New()
+	cw := &chunkWriter{buf: make([]byte, 0, backupChunk), send: func(b []byte) error {
+		sum.Write(b)
+		return stream.Send(&candorv1.StreamBackupResponse{Data: b})
+	}}
+	snap, err := s.svc.Backup(ctx, principal(ctx), cw)
+	if err == nil {
+		err = cw.flush()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		return toStatus(s.log, "StreamBackup", err)
+	}
+	return stream.Send(&candorv1.StreamBackupResponse{SizeBytes: snap.Size, Sha256: sum.Sum(nil), Checkpoint: snap.Checkpoint.Signed})
+}
+
+// chunkWriter gathers writes into chunks of cap(buf) bytes and hands each full chunk to send.
+type chunkWriter struct {
+	buf  []byte
+	send func([]byte) error
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(c.buf[len(c.buf):cap(c.buf)], p)
+		c.buf, p = c.buf[:len(c.buf)+k], p[k:]
+		if len(c.buf) == cap(c.buf) {
+			if err := c.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush sends what is gathered. gRPC does not promise that a sent message is no longer read (stats
+// handlers may read it later), so each chunk gets a fresh buffer.
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	err := c.send(c.buf)
+	c.buf = make([]byte, 0, cap(c.buf))
+	return err
 }

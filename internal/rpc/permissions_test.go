@@ -394,6 +394,28 @@ var probes = map[string]probe{
 			return sawOther, nil
 		},
 	},
+	"backup": {
+		read: func(t *testing.T, w *permWorld, _ domain.Reader, c *ts.Client) (view, error) {
+			stream, err := c.Audit.StreamBackup(c.Ctx(t), &candorv1.StreamBackupRequest{})
+			if err != nil {
+				return 0, err
+			}
+			var n int64
+			for {
+				resp, err := stream.Recv()
+				if err != nil {
+					return 0, err
+				}
+				if len(resp.Data) == 0 {
+					if n > 0 && n == resp.SizeBytes && len(resp.Checkpoint) > 0 {
+						return sawAll, nil
+					}
+					return sawOther, nil
+				}
+				n += int64(len(resp.Data))
+			}
+		},
+	},
 	"proofs": {
 		read: func(t *testing.T, w *permWorld, _ domain.Reader, c *ts.Client) (view, error) {
 			cp, err := c.Audit.GetCheckpoint(c.Ctx(t), &candorv1.GetCheckpointRequest{})

@@ -265,6 +265,22 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 			_, err := c.Audit.GetReviewReport(c.Ctx(t), &candorv1.GetReviewReportRequest{Body: w.Body})
 			return err
 		}, bodyReaders}, // docs/permissions.md: what the review report sums, members already read
+		{"StreamBackup", func(t *testing.T, c *ts.Client) error {
+			// The whole copy, to its last message: a refusal may come with the first Recv.
+			stream, err := c.Audit.StreamBackup(c.Ctx(t), &candorv1.StreamBackupRequest{})
+			if err != nil {
+				return err
+			}
+			for {
+				resp, err := stream.Recv()
+				if err != nil {
+					return err
+				}
+				if resp.SizeBytes > 0 {
+					return nil
+				}
+			}
+		}, adminOnly}, // the copy holds every token hash and record
 		{"GetCheckpoint", func(t *testing.T, c *ts.Client) error {
 			_, err := c.Audit.GetCheckpoint(c.Ctx(t), &candorv1.GetCheckpointRequest{})
 			return err

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
@@ -212,4 +213,13 @@ func entry(tx *store.ReadTx, index int64) (*candorv1.LogEntry, error) {
 		return nil, fmt.Errorf("service: decode log entry %d: %w", index, err)
 	}
 	return e, nil
+}
+
+// Backup writes a consistent copy of the store's file to w while writes go on ([store.Store.Backup]).
+// The admin only: the copy holds every token hash and every record.
+func (s *Service) Backup(ctx context.Context, pr Principal, w io.Writer) (store.Snapshot, error) {
+	if err := domain.RequireAdmin(pr.known()); err != nil {
+		return store.Snapshot{}, err
+	}
+	return s.store.Backup(ctx, w)
 }

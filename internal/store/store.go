@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -363,9 +364,61 @@ func (s *Store) seal(btx *bolt.Tx, size int64) (Checkpoint, error) {
 	return Checkpoint{Size: size, Root: root, Signed: signed}, nil
 }
 
-// Backup writes a consistent copy of the file to path without stopping writers.
-func (s *Store) Backup(path string) error {
-	return s.db.View(func(btx *bolt.Tx) error { return btx.CopyFile(path, 0o600) })
+// Snapshot describes a copy written by [Store.Backup].
+type Snapshot struct {
+	// Size is the copy's length in bytes.
+	Size int64
+	// Checkpoint is the newest checkpoint inside the copy (Signed is nil while its log is empty).
+	Checkpoint Checkpoint
+}
+
+// Backup writes a consistent copy of the whole file to w, in one read transaction, without
+// stopping writers (bbolt's Tx.WriteTo), and says what the copy holds. The copy opens with [Open]
+// and [OpenReadOnly] like the original. ctx stops the copy between writes to w.
+//
+// Like every read transaction, a long copy holds the pages it reads: the file grows while writes go
+// on, and a remap waits for the copy to end.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (Snapshot, error) {
+	var snap Snapshot
+	err := s.db.View(func(btx *bolt.Tx) error {
+		size := logSize(btx)
+		snap.Checkpoint = Checkpoint{Size: size}
+		if size > 0 {
+			signed := btx.Bucket(bucketCheckpoints).Get(u64(uint64(size)))
+			if signed == nil {
+				return fmt.Errorf("%w: no checkpoint stored for the log's size %d", ErrLogCorrupt, size)
+			}
+			snap.Checkpoint.Signed = clone(signed)
+			root, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+			if err != nil {
+				return err
+			}
+			snap.Checkpoint.Root = root
+		}
+		n, err := btx.WriteTo(ctxWriter{ctx, w})
+		snap.Size = n
+		if err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		if n != btx.Size() {
+			return fmt.Errorf("store: backup: wrote %d bytes of %d", n, btx.Size())
+		}
+		return nil
+	})
+	return snap, err
+}
+
+// ctxWriter is a writer that stops once its context is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 func logSize(btx *bolt.Tx) int64 {

@@ -163,3 +163,12 @@ func (c *Client) Ctx(t testing.TB) context.Context {
 	}
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.Token)
 }
+
+// WithToken returns ctx carrying token as the bearer token, for calls made where a testing.TB is not
+// at hand (goroutines, which must not call t.Fatal).
+func WithToken(ctx context.Context, token string) context.Context {
+	if token == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}

@@ -1211,6 +1211,115 @@ func (x *GetReviewReportResponse) GetReport() *ReviewReport {
 	return nil
 }
 
+type StreamBackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupRequest) Reset() {
+	*x = StreamBackupRequest{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupRequest) ProtoMessage() {}
+
+func (x *StreamBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupRequest.ProtoReflect.Descriptor instead.
+func (*StreamBackupRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{20}
+}
+
+type StreamBackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the file, at most 1 MiB; empty in the last message.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// Set in the last message only: the size of the whole file in bytes.
+	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Set in the last message only: the SHA-256 of the whole file.
+	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Set in the last message only: the newest signed checkpoint in the copy (empty while its log is
+	// empty), a C2SP tlog-checkpoint signed as a C2SP signed note.
+	Checkpoint    []byte `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupResponse) Reset() {
+	*x = StreamBackupResponse{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupResponse) ProtoMessage() {}
+
+func (x *StreamBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupResponse.ProtoReflect.Descriptor instead.
+func (*StreamBackupResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StreamBackupResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *StreamBackupResponse) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *StreamBackupResponse) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *StreamBackupResponse) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
 var File_candor_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_audit_service_proto_rawDesc = "" +
@@ -1304,7 +1413,16 @@ const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\x0eappealed_calls\x18\b \x03(\tR\rappealedCalls\x12%\n" +
 	"\x0enever_declared\x18\t \x03(\tR\rneverDeclared\"J\n" +
 	"\x17GetReviewReportResponse\x12/\n" +
-	"\x06report\x18\x01 \x01(\v2\x17.candor.v1.ReviewReportR\x06report2\x96\x05\n" +
+	"\x06report\x18\x01 \x01(\v2\x17.candor.v1.ReviewReportR\x06report\"\x15\n" +
+	"\x13StreamBackupRequest\"\x81\x01\n" +
+	"\x14StreamBackupResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\fR\n" +
+	"checkpoint2\xe9\x05\n" +
 	"\fAuditService\x12R\n" +
 	"\rGetCheckpoint\x12\x1f.candor.v1.GetCheckpointRequest\x1a .candor.v1.GetCheckpointResponse\x12L\n" +
 	"\vListEntries\x12\x1d.candor.v1.ListEntriesRequest\x1a\x1e.candor.v1.ListEntriesResponse\x12^\n" +
@@ -1312,7 +1430,8 @@ const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\x13GetConsistencyProof\x12%.candor.v1.GetConsistencyProofRequest\x1a&.candor.v1.GetConsistencyProofResponse\x12m\n" +
 	"\x16ListDeclarationHistory\x12(.candor.v1.ListDeclarationHistoryRequest\x1a).candor.v1.ListDeclarationHistoryResponse\x12U\n" +
 	"\x0eListCallRecord\x12 .candor.v1.ListCallRecordRequest\x1a!.candor.v1.ListCallRecordResponse\x12X\n" +
-	"\x0fGetReviewReport\x12!.candor.v1.GetReviewReportRequest\x1a\".candor.v1.GetReviewReportResponseB5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\x0fGetReviewReport\x12!.candor.v1.GetReviewReportRequest\x1a\".candor.v1.GetReviewReportResponse\x12Q\n" +
+	"\fStreamBackup\x12\x1e.candor.v1.StreamBackupRequest\x1a\x1f.candor.v1.StreamBackupResponse0\x01B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_audit_service_proto_rawDescOnce sync.Once
@@ -1326,7 +1445,7 @@ func file_candor_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_audit_service_proto_rawDescData
 }
 
-var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*GetCheckpointRequest)(nil),           // 0: candor.v1.GetCheckpointRequest
 	(*GetCheckpointResponse)(nil),          // 1: candor.v1.GetCheckpointResponse
@@ -1348,22 +1467,24 @@ var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*GroupReview)(nil),                    // 17: candor.v1.GroupReview
 	(*ReviewReport)(nil),                   // 18: candor.v1.ReviewReport
 	(*GetReviewReportResponse)(nil),        // 19: candor.v1.GetReviewReportResponse
-	(*Declaration)(nil),                    // 20: candor.v1.Declaration
-	(*LogEntry)(nil),                       // 21: candor.v1.LogEntry
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
-	(CallKind)(0),                          // 23: candor.v1.CallKind
+	(*StreamBackupRequest)(nil),            // 20: candor.v1.StreamBackupRequest
+	(*StreamBackupResponse)(nil),           // 21: candor.v1.StreamBackupResponse
+	(*Declaration)(nil),                    // 22: candor.v1.Declaration
+	(*LogEntry)(nil),                       // 23: candor.v1.LogEntry
+	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
+	(CallKind)(0),                          // 25: candor.v1.CallKind
 }
 var file_candor_v1_audit_service_proto_depIdxs = []int32{
 	3,  // 0: candor.v1.ListEntriesResponse.entries:type_name -> candor.v1.Entry
-	20, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
+	22, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
 	10, // 2: candor.v1.ListDeclarationHistoryResponse.entries:type_name -> candor.v1.HistoryEntry
-	21, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
+	23, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
 	13, // 4: candor.v1.ListCallRecordResponse.entries:type_name -> candor.v1.RecordEntry
-	22, // 5: candor.v1.GetReviewReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	22, // 6: candor.v1.GetReviewReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	23, // 7: candor.v1.OutcomeCount.kind:type_name -> candor.v1.CallKind
-	22, // 8: candor.v1.ReviewReport.start_time:type_name -> google.protobuf.Timestamp
-	22, // 9: candor.v1.ReviewReport.end_time:type_name -> google.protobuf.Timestamp
+	24, // 5: candor.v1.GetReviewReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	24, // 6: candor.v1.GetReviewReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 7: candor.v1.OutcomeCount.kind:type_name -> candor.v1.CallKind
+	24, // 8: candor.v1.ReviewReport.start_time:type_name -> google.protobuf.Timestamp
+	24, // 9: candor.v1.ReviewReport.end_time:type_name -> google.protobuf.Timestamp
 	16, // 10: candor.v1.ReviewReport.outcomes:type_name -> candor.v1.OutcomeCount
 	17, // 11: candor.v1.ReviewReport.groups:type_name -> candor.v1.GroupReview
 	18, // 12: candor.v1.GetReviewReportResponse.report:type_name -> candor.v1.ReviewReport
@@ -1374,15 +1495,17 @@ var file_candor_v1_audit_service_proto_depIdxs = []int32{
 	9,  // 17: candor.v1.AuditService.ListDeclarationHistory:input_type -> candor.v1.ListDeclarationHistoryRequest
 	12, // 18: candor.v1.AuditService.ListCallRecord:input_type -> candor.v1.ListCallRecordRequest
 	15, // 19: candor.v1.AuditService.GetReviewReport:input_type -> candor.v1.GetReviewReportRequest
-	1,  // 20: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
-	4,  // 21: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
-	6,  // 22: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
-	8,  // 23: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
-	11, // 24: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
-	14, // 25: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
-	19, // 26: candor.v1.AuditService.GetReviewReport:output_type -> candor.v1.GetReviewReportResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
+	20, // 20: candor.v1.AuditService.StreamBackup:input_type -> candor.v1.StreamBackupRequest
+	1,  // 21: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
+	4,  // 22: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
+	6,  // 23: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
+	8,  // 24: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
+	11, // 25: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
+	14, // 26: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
+	19, // 27: candor.v1.AuditService.GetReviewReport:output_type -> candor.v1.GetReviewReportResponse
+	21, // 28: candor.v1.AuditService.StreamBackup:output_type -> candor.v1.StreamBackupResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1401,7 +1524,7 @@ func file_candor_v1_audit_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_audit_service_proto_rawDesc), len(file_candor_v1_audit_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

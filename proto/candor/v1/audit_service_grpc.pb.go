@@ -26,6 +26,7 @@ const (
 	AuditService_ListDeclarationHistory_FullMethodName = "/candor.v1.AuditService/ListDeclarationHistory"
 	AuditService_ListCallRecord_FullMethodName         = "/candor.v1.AuditService/ListCallRecord"
 	AuditService_GetReviewReport_FullMethodName        = "/candor.v1.AuditService/GetReviewReport"
+	AuditService_StreamBackup_FullMethodName           = "/candor.v1.AuditService/StreamBackup"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -63,6 +64,11 @@ type AuditServiceClient interface {
 	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
 	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(ctx context.Context, in *GetReviewReportRequest, opts ...grpc.CallOption) (*GetReviewReportResponse, error)
+	// StreamBackup streams a consistent copy of the server's bbolt file, taken in one read
+	// transaction while writes go on: chunks of data in order, then a last message with no data that
+	// carries the copy's size, its SHA-256 and the newest signed checkpoint inside it. The admin only.
+	// A read: it takes no write slot. Restore it with `candord restore --from FILE --data DIR`.
+	StreamBackup(ctx context.Context, in *StreamBackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamBackupResponse], error)
 }
 
 type auditServiceClient struct {
@@ -143,6 +149,25 @@ func (c *auditServiceClient) GetReviewReport(ctx context.Context, in *GetReviewR
 	return out, nil
 }
 
+func (c *auditServiceClient) StreamBackup(ctx context.Context, in *StreamBackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamBackupResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuditService_ServiceDesc.Streams[0], AuditService_StreamBackup_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamBackupRequest, StreamBackupResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_StreamBackupClient = grpc.ServerStreamingClient[StreamBackupResponse]
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
@@ -178,6 +203,11 @@ type AuditServiceServer interface {
 	// declaration and conflict rates per stakeholder group, outcomes, contested designations, and
 	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error)
+	// StreamBackup streams a consistent copy of the server's bbolt file, taken in one read
+	// transaction while writes go on: chunks of data in order, then a last message with no data that
+	// carries the copy's size, its SHA-256 and the newest signed checkpoint inside it. The admin only.
+	// A read: it takes no write slot. Restore it with `candord restore --from FILE --data DIR`.
+	StreamBackup(*StreamBackupRequest, grpc.ServerStreamingServer[StreamBackupResponse]) error
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -208,6 +238,9 @@ func (UnimplementedAuditServiceServer) ListCallRecord(context.Context, *ListCall
 }
 func (UnimplementedAuditServiceServer) GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReviewReport not implemented")
+}
+func (UnimplementedAuditServiceServer) StreamBackup(*StreamBackupRequest, grpc.ServerStreamingServer[StreamBackupResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamBackup not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -356,6 +389,17 @@ func _AuditService_GetReviewReport_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_StreamBackup_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamBackupRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuditServiceServer).StreamBackup(m, &grpc.GenericServerStream[StreamBackupRequest, StreamBackupResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_StreamBackupServer = grpc.ServerStreamingServer[StreamBackupResponse]
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -392,6 +436,12 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _AuditService_GetReviewReport_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamBackup",
+			Handler:       _AuditService_StreamBackup_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "candor/v1/audit_service.proto",
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/candorhq/candor/internal/durable"
 	"github.com/candorhq/candor/internal/offline"
 	"github.com/candorhq/candor/internal/translog"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -109,7 +110,7 @@ func backup(ctx context.Context, cl *clients, path, key string) (sum backupSumma
 	if err := os.Rename(partial, path); err != nil {
 		return sum, err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return sum, err
 	}
 	return backupSummary{Summary: checked, bytes: trailer.GetSizeBytes()}, nil
@@ -165,14 +166,4 @@ func matchCheckpoint(signed []byte, key string, sum offline.Summary) error {
 		return fmt.Errorf("the copy's newest checkpoint (%d entries, root %s) is not the one the server sent (%d entries, root %s)", sum.Entries, sum.Root, cp.Size, cp.Hash)
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+
+	"github.com/candorhq/candor/internal/durable"
 )
 
 func newTokenCmd(a *app) *cobra.Command {
@@ -64,39 +64,9 @@ func newTokenRotateCmd(a *app) *cobra.Command {
 	return c
 }
 
-// writeTokenFile replaces path with token, owner-only and durable: a temporary file in the same
-// folder, synced, renamed over path, and the folder synced.
+// writeTokenFile replaces path with token, owner-only and durable.
 func writeTokenFile(path, token string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".token-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(path, []byte(token+"\n"), 0o600)
 }
 
 func newParticipantReissueTokenCmd(a *app) *cobra.Command {

@@ -29,6 +29,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/candorhq/candor/internal/durable"
 	"github.com/candorhq/candor/internal/rpc"
 	"github.com/candorhq/candor/internal/service"
 	"github.com/candorhq/candor/internal/store"
@@ -267,7 +268,7 @@ func (d *Daemon) ensureAdminToken() error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	token := service.NewToken()
-	if err := writeFileSync(path, []byte(token+"\n"), 0o600); err != nil {
+	if err := durable.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	d.log.Info("created admin token", "file", path)
@@ -296,40 +297,6 @@ func checkOwnerOnly(dir string) error {
 		}
 	}
 	return nil
-}
-
-// writeFileSync writes a file durably: a synced temporary file renamed into place, then the folder
-// synced, so a crash leaves the old file or the new one, never an empty one.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return dir.Sync()
 }
 
 func (d *Daemon) listen() error {

@@ -38,7 +38,8 @@ writes go on, into FILE.partial (readable by you only), then check it before cal
   - the newest checkpoint in the copy is the one the server said it holds.
 
 Only then is FILE.partial renamed to FILE. A copy that fails is removed, and candor exits 1 naming
-the problem. Needs the admin token. The copy never holds log.key or admin.token: keep those apart
+the problem. On a terminal a progress bar on standard error shows the bytes received (not with -o
+json). Needs the admin token. The copy never holds log.key or admin.token: keep those apart
 from the backups. Restore with 'candord restore --from FILE --data DIR'.`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,7 +51,9 @@ from the backups. Restore with 'candord restore --from FILE --data DIR'.`,
 			if err != nil {
 				return err
 			}
-			sum, err := backup(cmd.Context(), cl, args[0], key)
+			bar := a.newProgress("backing up", unitBytes)
+			sum, err := backup(cmd.Context(), cl, args[0], key, bar)
+			bar.done()
 			if err != nil {
 				return err
 			}
@@ -70,8 +73,8 @@ type backupSummary struct {
 }
 
 // backup streams the server's copy into path+".partial", checks it, and renames it to path. On any
-// failure it removes the partial file.
-func backup(ctx context.Context, cl *clients, path, key string) (sum backupSummary, err error) {
+// failure it removes the partial file. p (nil: none) shows the stream's progress.
+func backup(ctx context.Context, cl *clients, path, key string, p *progress) (sum backupSummary, err error) {
 	partial := path + ".partial"
 	if err := os.Remove(partial); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return sum, err
@@ -88,7 +91,7 @@ func backup(ctx context.Context, cl *clients, path, key string) (sum backupSumma
 			os.Remove(partial)
 		}
 	}()
-	trailer, err := receiveBackup(ctx, cl, f)
+	trailer, err := receiveBackup(ctx, cl, f, p)
 	if err != nil {
 		return sum, err
 	}
@@ -117,14 +120,15 @@ func backup(ctx context.Context, cl *clients, path, key string) (sum backupSumma
 }
 
 // receiveBackup writes the streamed file to w and checks its size and SHA-256 against the last
-// message, which it returns.
-func receiveBackup(ctx context.Context, cl *clients, w io.Writer) (*candorv1.StreamBackupResponse, error) {
+// message, which it returns. p (nil: none) shows the bytes received against the size the first
+// message announces.
+func receiveBackup(ctx context.Context, cl *clients, w io.Writer, p *progress) (*candorv1.StreamBackupResponse, error) {
 	stream, err := cl.audit.StreamBackup(ctx, &candorv1.StreamBackupRequest{})
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	var n int64
+	var n, total int64
 	for {
 		resp, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -140,13 +144,20 @@ func receiveBackup(ctx context.Context, cl *clients, w io.Writer) (*candorv1.Str
 			if got := h.Sum(nil); !bytes.Equal(got, resp.Sha256) {
 				return nil, &failure{msg: fmt.Sprintf("the backup's SHA-256 is %x, the server sent %x: the copy was damaged on the way", got, resp.Sha256)}
 			}
+			p.update(total, total)
 			return resp, nil
+		}
+		if n == 0 {
+			total = resp.SizeBytes // announced by the first message; 0 from a server that does not
 		}
 		if _, err := w.Write(resp.Data); err != nil {
 			return nil, err
 		}
 		h.Write(resp.Data)
 		n += int64(len(resp.Data))
+		if total > 0 { // no bar without the size: a server from before it was announced
+			p.update(min(n, total), total)
+		}
 	}
 }
 

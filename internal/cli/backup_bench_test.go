@@ -45,7 +45,7 @@ func BenchmarkStreamBackup(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			last, err := receiveBackup(ctx, cl, f)
+			last, err := receiveBackup(ctx, cl, f, nil)
 			if err == nil {
 				err = f.Sync()
 			}

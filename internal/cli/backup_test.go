@@ -275,7 +275,7 @@ func TestCorruptBackupLeavesNoFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "candor.backup")
 			cl := &clients{audit: corruptingAudit{AuditServiceClient: w.Admin.Audit, entry: d.Receipt.Entry, resum: tc.resum}}
-			_, err := backup(testserver.WithToken(context.Background(), srv.AdminToken), cl, path, srv.VerifierKey)
+			_, err := backup(testserver.WithToken(context.Background(), srv.AdminToken), cl, path, srv.VerifierKey, nil)
 			var f *failure
 			if !errors.As(err, &f) || !strings.Contains(f.msg, tc.want) {
 				t.Fatalf("backup of a damaged copy: %v, want a failure naming %q", err, tc.want)

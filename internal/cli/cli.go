@@ -163,6 +163,7 @@ short hashes: "candor vote 01a2 yes" looks for the call among the bodies you can
 		newAuditCmd(a),
 		newAdminCmd(a),
 		newReportCmd(a),
+		newExportCmd(a),
 		newBenchCmd(a),
 	)
 	a.resolvePrefixes(root)

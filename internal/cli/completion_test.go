@@ -57,3 +57,14 @@ func TestCompleteOutputValues(t *testing.T) {
 		t.Errorf("completions = %q, want %q", got, want)
 	}
 }
+
+// TestCompleteExportFormat checks the values the shell is offered for candor export --format.
+func TestCompleteExportFormat(t *testing.T) {
+	r := runCLI(t, nil, "", "__complete", "export", council, "--format", "")
+	if r.code != ExitOK {
+		t.Fatalf("exit code %d, want %d; stderr: %s", r.code, ExitOK, r.stderr)
+	}
+	if got, want := r.stdout, "jsonl\ncsv\n:4\n"; got != want {
+		t.Errorf("completions = %q, want %q", got, want)
+	}
+}

@@ -11,17 +11,22 @@ import (
 type progress struct {
 	w           io.Writer
 	description string
+	unit        string                   // what is counted: "entries", "records", or unitBytes
 	bar         *progressbar.ProgressBar // made on the first update, when the total is known
 }
 
-// newProgress returns a bar described by description, drawn on standard error only when standard
-// error is a terminal and the output is not -o json (a script reading JSON gets no redrawn lines
-// anywhere). Otherwise it returns nil, whose methods do nothing. Standard output is never touched.
-func (a *app) newProgress(description string) *progress {
+// unitBytes counts bytes: the bar shows sizes (kB, MB) and a rate in bytes a second.
+const unitBytes = "bytes"
+
+// newProgress returns a bar described by description that counts unit (a plural such as "entries",
+// or unitBytes), drawn on standard error only when standard error is a terminal and the output is
+// not -o json (a script reading JSON gets no redrawn lines anywhere). Otherwise it returns nil, whose
+// methods do nothing. Standard output is never touched.
+func (a *app) newProgress(description, unit string) *progress {
 	if a.jsonOutput() || !a.isTerminal(a.stderr) {
 		return nil
 	}
-	return &progress{w: a.stderr, description: description}
+	return &progress{w: a.stderr, description: description, unit: unit}
 }
 
 // isTerminal reports whether w is a terminal; tests replace the check with app.terminal.
@@ -33,22 +38,28 @@ func (a *app) isTerminal(w io.Writer) bool {
 }
 
 // update shows done of total; it has the signature of verify.Options.Progress. It draws on every
-// call: package verify reports only every 10,000 entries, which is throttle enough.
+// call, so callers report now and then: package verify every 10,000 entries, a backup every chunk
+// (1 MiB), an export every [exportProgressEvery] records.
 func (p *progress) update(done, total int64) {
 	if p == nil || total <= 0 {
 		return
 	}
 	if p.bar == nil {
-		p.bar = progressbar.NewOptions64(total,
+		opts := []progressbar.Option{
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription(p.description),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("entries"),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionSetRenderBlankState(true), // drawn from the start, even if the first report is the last
 			progressbar.OptionClearOnFinish(),           // erased when full: the command's output follows
-		)
+		}
+		if p.unit == unitBytes {
+			opts = append(opts, progressbar.OptionShowBytes(true))
+		} else {
+			opts = append(opts, progressbar.OptionSetItsString(p.unit))
+		}
+		p.bar = progressbar.NewOptions64(total, opts...)
 	}
 	if total != p.bar.GetMax64() {
 		p.bar.ChangeMax64(total)

@@ -34,7 +34,7 @@ func TestProgressWiring(t *testing.T) {
 				asked = append(asked, w)
 				return tt.terminal
 			}
-			p := a.newProgress("verifying")
+			p := a.newProgress("verifying", "entries")
 			if got := p.callback() != nil; got != tt.want {
 				t.Fatalf("progress drawn = %v, want %v", got, tt.want)
 			}
@@ -52,7 +52,7 @@ func TestProgressWiring(t *testing.T) {
 					t.Errorf("done wrote %q, want the line erased", rest)
 				}
 				stderr.Reset()
-				p = a.newProgress("verifying")
+				p = a.newProgress("verifying", "entries")
 				p.update(25_000, 25_000)
 				if got := stderr.String(); !strings.Contains(got, "0/25000") || !erased(got[strings.LastIndex(got, "|"):]) {
 					t.Errorf("stderr = %q, want the bar drawn, then erased when full", got)
@@ -84,7 +84,7 @@ func erased(s string) bool {
 func TestProgressEmptyLog(t *testing.T) {
 	var stderr bytes.Buffer
 	a := &app{stderr: &stderr, terminal: func(io.Writer) bool { return true }, opts: globalOptions{output: outputTable}}
-	p := a.newProgress("verifying")
+	p := a.newProgress("verifying", "entries")
 	p.update(0, 0)
 	p.done()
 	if stderr.Len() != 0 {

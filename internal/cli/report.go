@@ -44,26 +44,33 @@ func reviewRequest(body, from, to string, loc *time.Location) (*candorv1.GetRevi
 	if err := checkName("body", "BODY", body); err != nil {
 		return nil, err
 	}
-	req := &candorv1.GetReviewReportRequest{Body: body}
-	var start, end time.Time
+	start, end, err := parsePeriod(from, to, loc)
+	if err != nil {
+		return nil, err
+	}
+	return &candorv1.GetReviewReportRequest{Body: body, StartTime: start, EndTime: end}, nil
+}
+
+// parsePeriod reads --from and --to ([parseWhen]; "" leaves that end unset) and checks that --from
+// comes before --to.
+func parsePeriod(from, to string, loc *time.Location) (start, end *timestamppb.Timestamp, err error) {
+	var s, e time.Time
 	if from != "" {
-		t, err := parseWhen("from", from, false, loc)
-		if err != nil {
-			return nil, err
+		if s, err = parseWhen("from", from, false, loc); err != nil {
+			return nil, nil, err
 		}
-		start, req.StartTime = t, timestamppb.New(t)
+		start = timestamppb.New(s)
 	}
 	if to != "" {
-		t, err := parseWhen("to", to, true, loc)
-		if err != nil {
-			return nil, err
+		if e, err = parseWhen("to", to, true, loc); err != nil {
+			return nil, nil, err
 		}
-		end, req.EndTime = t, timestamppb.New(t)
+		end = timestamppb.New(e)
 	}
-	if from != "" && to != "" && !start.Before(end) {
-		return nil, usageErrorf("--from must be before --to")
+	if from != "" && to != "" && !s.Before(e) {
+		return nil, nil, usageErrorf("--from must be before --to")
 	}
-	return req, nil
+	return start, end, nil
 }
 
 func newReportReviewCmd(a *app) *cobra.Command {

@@ -163,7 +163,7 @@ with --public-audit.`,
 				return err
 			}
 			opts := verify.Options{VerifierKey: key, StateDir: stateDir}
-			bar := a.newProgress("verifying")
+			bar := a.newProgress("verifying", "entries")
 			opts.Progress = bar.callback()
 			sum, err := verify.Log(cmd.Context(), cl.audit, opts)
 			bar.done()

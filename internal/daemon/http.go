@@ -3,14 +3,19 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path"
 	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/candorhq/candor/internal/domain"
+	"github.com/candorhq/candor/internal/export"
 	"github.com/candorhq/candor/internal/rpc"
 	"github.com/candorhq/candor/internal/web"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -92,7 +98,7 @@ func (d *Daemon) listenHTTP(rpcServer *rpc.Server, tlsConf *tls.Config) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", http.MaxBytesHandler(gateway, maxRESTBody))
+	mux.Handle("/v1/", http.MaxBytesHandler(exportFiles(inproc.conn, gateway), maxRESTBody))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(candorv1.OpenAPI)
@@ -141,7 +147,7 @@ func (d *Daemon) HTTPAddr() string {
 }
 
 // newGateway returns grpc-gateway's REST handlers for the four services, calling them over conn.
-func newGateway(conn *grpc.ClientConn) (http.Handler, error) {
+func newGateway(conn *grpc.ClientConn) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			// Every field appears in answers, so REST clients see a stable shape; a misspelt field in
@@ -213,4 +219,167 @@ var gatewayReasons = map[codes.Code]candorv1.ErrorReason{
 	codes.Unavailable:        candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE,
 	codes.DataLoss:           candorv1.ErrorReason_ERROR_REASON_DATA_LOSS,
 	codes.Unauthenticated:    candorv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
+}
+
+// exportFiles serves a body's export as a file to download, for GET /v1/bodies/{body}:export with
+// ?format=jsonl (JSON Lines, byte for byte as `candor export` writes them) or ?format=csv (a zip of
+// the CSV files, as `candor export --format csv --out FILE.zip` writes it), start_time and end_time
+// as the gateway reads them. Every other request, and that path without format, goes to gw, whose
+// ExportBody binding answers one {"result": record} object a line.
+//
+// It is a client of ExportBody over conn, authenticated as the gateway's requests are, so the
+// export answers exactly as over gRPC. A refusal comes before the first record and is answered as
+// the gateway answers errors; a zip is assembled before any of it is sent, so a failure while
+// reading is answered the same way; JSON Lines stream as they come, and a failure after the first
+// line aborts the response, so a client sees a broken transfer rather than a short file.
+func exportFiles(conn *grpc.ClientConn, gw *runtime.ServeMux) http.Handler {
+	audit := candorv1.NewAuditServiceClient(conn)
+	const method = candorv1.AuditService_ExportBody_FullMethodName
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, isExport := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/"), ":export")
+		if r.Method != http.MethodGet || !isExport || !strings.HasPrefix(name, "bodies/") || !r.URL.Query().Has("format") {
+			gw.ServeHTTP(w, r)
+			return
+		}
+		_, out := runtime.MarshalerForRequest(gw, r)
+		fail := func(ctx context.Context, err error) { gatewayError(ctx, gw, out, w, r, err) }
+		ctx, err := runtime.AnnotateContext(r.Context(), gw, r, method, runtime.WithHTTPPathPattern("/v1/{body=bodies/*}:export"))
+		if err != nil {
+			fail(r.Context(), err)
+			return
+		}
+		format, err := export.ParseFormat(r.URL.Query().Get("format"))
+		if err != nil {
+			fail(ctx, badQuery("format", "must be jsonl or csv"))
+			return
+		}
+		req := &candorv1.ExportBodyRequest{}
+		if err := runtime.PopulateQueryParameters(req, r.URL.Query(), &utilities.DoubleArray{}); err != nil {
+			fail(ctx, status.Error(codes.InvalidArgument, err.Error()))
+			return
+		}
+		req.Body = name
+		stream, err := audit.ExportBody(ctx, req)
+		if err != nil {
+			fail(ctx, err)
+			return
+		}
+		header, err := stream.Recv() // refusals come with the first message
+		if err != nil {
+			fail(ctx, err)
+			return
+		}
+		file := "candor-export-" + path.Base(name)
+		if format == export.CSV {
+			tmp, err := newExportZip(stream, header)
+			if _, isStatus := status.FromError(err); err != nil && !isStatus {
+				err = status.Error(codes.Internal, "the zip could not be assembled on the server") // a local file's error: not the client's business
+			}
+			if err != nil {
+				fail(ctx, err)
+				return
+			}
+			defer tmp.Close()
+			setDownload(w, "application/zip", file+".zip")
+			io.Copy(w, tmp)
+			return
+		}
+		sent := &sentWriter{w: w, start: func() { setDownload(w, "application/jsonl; charset=utf-8", file+".jsonl") }}
+		jw := export.NewJSONL(sent)
+		for rec := header; ; {
+			if err := jw.Write(rec); err != nil {
+				return // the client went away
+			}
+			if rec, err = stream.Recv(); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil && !sent.started {
+				fail(ctx, err) // nothing sent yet: a proper error
+				return
+			} else if err != nil {
+				panic(http.ErrAbortHandler) // part of the file is sent: break the transfer, quietly
+			}
+		}
+		jw.Close()
+	})
+}
+
+// setDownload sets the headers of a file to download.
+func setDownload(w http.ResponseWriter, contentType, name string) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+}
+
+// sentWriter is a download written as it comes: it calls start (to set the headers) before its
+// first byte goes out, and notes that the answer has started.
+type sentWriter struct {
+	w       io.Writer
+	start   func()
+	started bool
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.start()
+	}
+	return s.w.Write(p)
+}
+
+// badQuery is InvalidArgument for a query parameter, with the reason and the field violation the
+// gRPC server gives a bad field.
+func badQuery(field, description string) error {
+	st := status.New(codes.InvalidArgument, field+": "+description)
+	reason := domain.Reason(candorv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: rpc.ErrorDomain},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}}}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// newExportZip reads the rest of an export into a zip of its CSV files, in a temporary file it
+// returns, positioned at its start; closing it removes it.
+func newExportZip(stream grpc.ServerStreamingClient[candorv1.ExportBodyResponse], header *candorv1.ExportBodyResponse) (*tempFile, error) {
+	f, err := os.CreateTemp("", "candor-export-*.zip")
+	if err != nil {
+		return nil, err
+	}
+	tmp := &tempFile{f}
+	zw, err := export.NewCSVZip(f, "")
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	for rec := header; ; {
+		if err := zw.Write(rec); err != nil {
+			zw.Abort()
+			tmp.Close()
+			return nil, err
+		}
+		if rec, err = stream.Recv(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			zw.Abort()
+			tmp.Close()
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	return tmp, nil
+}
+
+// tempFile is a temporary file that Close removes.
+type tempFile struct{ *os.File }
+
+func (t *tempFile) Close() error {
+	err := t.File.Close()
+	os.Remove(t.Name())
+	return err
 }

@@ -152,11 +152,17 @@ const backupChunk = 1 << 20
 func (s *Server) StreamBackup(req *candorv1.StreamBackupRequest, stream candorv1.AuditService_StreamBackupServer) error {
 	ctx := stream.Context()
 	sum := sha256.New()
+	var total int64 // the copy's length, announced in the first message
+	first := true
 	cw := &chunkWriter{buf: make([]byte, 0, backupChunk), send: func(b []byte) error {
 		sum.Write(b)
-		return stream.Send(&candorv1.StreamBackupResponse{Data: b})
+		msg := &candorv1.StreamBackupResponse{Data: b}
+		if first {
+			msg.SizeBytes, first = total, false
+		}
+		return stream.Send(msg)
 	}}
-	snap, err := s.svc.Backup(ctx, principal(ctx), cw)
+	snap, err := s.svc.Backup(ctx, principal(ctx), cw, func(n int64) { total = n })
 	if err == nil {
 		err = cw.flush()
 	}

@@ -1,12 +1,16 @@
 package rpc_test
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -118,6 +122,16 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			_, err := w.Admin.Participants.ListParticipants(w.Admin.Ctx(t), &candorv1.ListParticipantsRequest{PageSize: 1001})
 			return err
 		}},
+		{"export period ending before it starts", "end_time", func() error {
+			return exportErr(t, w.Chair, &candorv1.ExportBodyRequest{Body: w.Body,
+				StartTime: timestamppb.New(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)), EndTime: timestamppb.New(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))})
+		}},
+		{"export from an impossible time", "start_time", func() error {
+			return exportErr(t, w.Chair, &candorv1.ExportBodyRequest{Body: w.Body, StartTime: &timestamppb.Timestamp{Nanos: 2e9}})
+		}},
+		{"export of a malformed body name", "body", func() error {
+			return exportErr(t, w.Chair, &candorv1.ExportBodyRequest{Body: "bodies/1"})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +158,21 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 				t.Errorf("log grew from %d to %d on refused input", before, after)
 			}
 		})
+	}
+}
+
+// exportErr runs ExportBody as c to its end and returns its error (nil if it completed).
+func exportErr(t *testing.T, c *ts.Client, req *candorv1.ExportBodyRequest) error {
+	stream, err := c.Audit.ExportBody(c.Ctx(t), req)
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := stream.Recv(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
 	}
 }

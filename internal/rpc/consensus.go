@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/candorhq/candor/internal/resource"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -132,22 +131,7 @@ func (s *Server) SignMinorityStatement(ctx context.Context, req *candorv1.SignMi
 func (s *Server) GetReviewReport(ctx context.Context, req *candorv1.GetReviewReportRequest) (*candorv1.GetReviewReportResponse, error) {
 	var v violations
 	body := v.body("body", req.Body)
-	var from, to time.Time
-	if req.StartTime != nil {
-		if err := req.StartTime.CheckValid(); err != nil {
-			v.add("start_time", "is not a valid time")
-		}
-		from = req.StartTime.AsTime()
-	}
-	if req.EndTime != nil {
-		if err := req.EndTime.CheckValid(); err != nil {
-			v.add("end_time", "is not a valid time")
-		}
-		to = req.EndTime.AsTime()
-	}
-	if !to.IsZero() && !from.IsZero() && !from.Before(to) {
-		v.add("end_time", "must be after start_time")
-	}
+	from, to := v.period("start_time", req.StartTime, "end_time", req.EndTime)
 	if err := v.err(); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package rpc_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"sort"
 	"testing"
@@ -349,6 +351,69 @@ var probes = map[string]probe{
 				}
 			}
 			return n == 5
+		},
+	},
+	"export": {
+		read: func(t *testing.T, w *permWorld, r domain.Reader, c *ts.Client) (view, error) {
+			stream, err := c.Audit.ExportBody(c.Ctx(t), &candorv1.ExportBodyRequest{Body: w.Body})
+			if err != nil {
+				return 0, err
+			}
+			var recs []*candorv1.ExportBodyResponse
+			for {
+				rec, err := stream.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return 0, err
+				}
+				recs = append(recs, rec)
+			}
+			// The header, then both calls' records: each opening, and in the closed call bob's
+			// declaration, ballot and the result; in the open one two declarations and ballots.
+			if len(recs) != 1+4+5 || recs[0].GetHeader().GetRecords() != 9 {
+				return sawOther, nil
+			}
+			open, closed := map[string]string{}, map[string]string{}
+			withheld := 0
+			for _, rec := range recs[1:] {
+				if b := rec.GetBallot(); b != nil {
+					map[string]map[string]string{w.open: open, w.closed: closed}[rec.Call][b.Participant] = b.Option
+					if rec.ChoiceWithheld != (b.Option == "") {
+						return sawOther, nil
+					}
+					if rec.ChoiceWithheld {
+						withheld++
+					}
+				}
+				if d := rec.GetDeclaration(); d != nil && rec.GetStatementOfInterest().GetVersion() != d.GetSoiVersion() {
+					return sawOther, nil
+				}
+			}
+			bob, alice := w.Names["bob"], w.Names["alice"]
+			if closed[bob] != "no" {
+				return sawOther, nil
+			}
+			if mapsEqual(open, map[string]string{bob: "yes", alice: "no"}) && withheld == 0 {
+				return sawAll, nil
+			}
+			me := w.Names[nameOf(w, w.reader(r))]
+			for p, option := range map[string]string{bob: "yes", alice: "no"} {
+				if shown := open[p] != ""; shown != (p == me) || shown && open[p] != option {
+					return sawOther, nil
+				}
+			}
+			return sawRedacted, nil
+		},
+		inLog: func(w *permWorld, es []*candorv1.LogEntry) bool {
+			n := 0
+			for _, e := range es {
+				if e.Subject == w.open || e.Subject == w.closed {
+					n++
+				}
+			}
+			return n == 9
 		},
 	},
 	"review": {

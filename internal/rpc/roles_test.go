@@ -276,11 +276,14 @@ func TestEveryRPCAgainstEveryRole(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if resp.SizeBytes > 0 {
+				if len(resp.Data) == 0 {
 					return nil
 				}
 			}
 		}, adminOnly}, // the copy holds every token hash and record
+		{"ExportBody", func(t *testing.T, c *ts.Client) error {
+			return exportErr(t, c, &candorv1.ExportBodyRequest{Body: w.Body}) // a refusal comes with the first Recv
+		}, bodyReaders}, // what the API shows each reader (TestReadTable, row export)
 		{"GetCheckpoint", func(t *testing.T, c *ts.Client) error {
 			_, err := c.Audit.GetCheckpoint(c.Ctx(t), &candorv1.GetCheckpointRequest{})
 			return err

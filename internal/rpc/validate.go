@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/internal/resource"
 	"github.com/candorhq/candor/internal/service"
@@ -175,6 +177,27 @@ func (v *violations) enum(field string, value int32, names map[int32]string, all
 	if _, ok := names[value]; !ok || (value == 0 && !allowUnspecified) {
 		v.add(field, "must be one of the declared values, not %d", value)
 	}
+}
+
+// period checks an optional [start, end) period: each a valid time when set, and end after start
+// when both are. Unset times are zero.
+func (v *violations) period(startField string, start *timestamppb.Timestamp, endField string, end *timestamppb.Timestamp) (from, to time.Time) {
+	if start != nil {
+		if err := start.CheckValid(); err != nil {
+			v.add(startField, "is not a valid time")
+		}
+		from = start.AsTime()
+	}
+	if end != nil {
+		if err := end.CheckValid(); err != nil {
+			v.add(endField, "is not a valid time")
+		}
+		to = end.AsTime()
+	}
+	if !to.IsZero() && !from.IsZero() && !from.Before(to) {
+		v.add(endField, "must be after %s", startField)
+	}
+	return from, to
 }
 
 func (v *violations) pageSize(field string, n int32) int {

@@ -217,9 +217,12 @@ func entry(tx *store.ReadTx, index int64) (*candorv1.LogEntry, error) {
 
 // Backup writes a consistent copy of the store's file to w while writes go on ([store.Store.Backup]).
 // The admin only: the copy holds every token hash and every record.
-func (s *Service) Backup(ctx context.Context, pr Principal, w io.Writer) (store.Snapshot, error) {
+//
+// size, when not nil, is called with the copy's length in bytes before its first byte reaches w, so
+// that a stream can announce its total (a progress bar) from its first message.
+func (s *Service) Backup(ctx context.Context, pr Principal, w io.Writer, size func(int64)) (store.Snapshot, error) {
 	if err := domain.RequireAdmin(pr.known()); err != nil {
 		return store.Snapshot{}, err
 	}
-	return s.store.Backup(ctx, w)
+	return s.store.Backup(ctx, w, size)
 }

@@ -1251,7 +1251,8 @@ type StreamBackupResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The next bytes of the file, at most 1 MiB; empty in the last message.
 	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
-	// Set in the last message only: the size of the whole file in bytes.
+	// The size of the whole file in bytes. Set in the first message (0 if the server could not tell
+	// it before the copy began) and in the last, which a client checks the bytes received against.
 	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// Set in the last message only: the SHA-256 of the whole file.
 	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
@@ -1320,11 +1321,376 @@ func (x *StreamBackupResponse) GetCheckpoint() []byte {
 	return nil
 }
 
+type ExportBodyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bodies/{body}".
+	Body string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// Records whose time is at or after start_time; unset: from the beginning.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Records whose time is before end_time; unset: to the end of the log. After start_time.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportBodyRequest) Reset() {
+	*x = ExportBodyRequest{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBodyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBodyRequest) ProtoMessage() {}
+
+func (x *ExportBodyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBodyRequest.ProtoReflect.Descriptor instead.
+func (*ExportBodyRequest) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ExportBodyRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *ExportBodyRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ExportBodyRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// ExportBodyResponse is one record of a body's export: the first is the header, then one record
+// per message in log order. kind names the record, and which field of record is set.
+type ExportBodyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  ExportRecordKind       `protobuf:"varint,1,opt,name=kind,proto3,enum=candor.v1.ExportRecordKind" json:"kind,omitempty"`
+	// The log entry the record was read from: its index, kind, time and actor. Unset in the header.
+	LogIndex  int64                  `protobuf:"varint,2,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	EntryKind EntryKind              `protobuf:"varint,3,opt,name=entry_kind,json=entryKind,proto3,enum=candor.v1.EntryKind" json:"entry_kind,omitempty"`
+	Time      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	Actor     string                 `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// "bodies/{body}/calls/{call}": the call the record belongs to. Unset in the header.
+	Call string `protobuf:"bytes,6,opt,name=call,proto3" json:"call,omitempty"`
+	// True when the record is a ballot or position whose choice (option; position and comment) is
+	// withheld from this reader: its call was open when the export read it, and it is not theirs.
+	ChoiceWithheld bool `protobuf:"varint,7,opt,name=choice_withheld,json=choiceWithheld,proto3" json:"choice_withheld,omitempty"`
+	// For a declaration: the Statement of Interest version it restated (Declaration.soi_version).
+	StatementOfInterest *StatementOfInterest `protobuf:"bytes,8,opt,name=statement_of_interest,json=statementOfInterest,proto3" json:"statement_of_interest,omitempty"`
+	// Types that are valid to be assigned to Record:
+	//
+	//	*ExportBodyResponse_Header
+	//	*ExportBodyResponse_OpenedCall
+	//	*ExportBodyResponse_Declaration
+	//	*ExportBodyResponse_Clearance
+	//	*ExportBodyResponse_Ballot
+	//	*ExportBodyResponse_Position
+	//	*ExportBodyResponse_Result
+	//	*ExportBodyResponse_Designation
+	//	*ExportBodyResponse_Objection
+	//	*ExportBodyResponse_Appeal
+	//	*ExportBodyResponse_MinorityStatement
+	Record        isExportBodyResponse_Record `protobuf_oneof:"record"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportBodyResponse) Reset() {
+	*x = ExportBodyResponse{}
+	mi := &file_candor_v1_audit_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBodyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBodyResponse) ProtoMessage() {}
+
+func (x *ExportBodyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_audit_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBodyResponse.ProtoReflect.Descriptor instead.
+func (*ExportBodyResponse) Descriptor() ([]byte, []int) {
+	return file_candor_v1_audit_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ExportBodyResponse) GetKind() ExportRecordKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ExportRecordKind_EXPORT_RECORD_KIND_UNSPECIFIED
+}
+
+func (x *ExportBodyResponse) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *ExportBodyResponse) GetEntryKind() EntryKind {
+	if x != nil {
+		return x.EntryKind
+	}
+	return EntryKind_ENTRY_KIND_UNSPECIFIED
+}
+
+func (x *ExportBodyResponse) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ExportBodyResponse) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *ExportBodyResponse) GetChoiceWithheld() bool {
+	if x != nil {
+		return x.ChoiceWithheld
+	}
+	return false
+}
+
+func (x *ExportBodyResponse) GetStatementOfInterest() *StatementOfInterest {
+	if x != nil {
+		return x.StatementOfInterest
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetRecord() isExportBodyResponse_Record {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetHeader() *ExportHeader {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetOpenedCall() *Call {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_OpenedCall); ok {
+			return x.OpenedCall
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetDeclaration() *Declaration {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Declaration); ok {
+			return x.Declaration
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetClearance() *Clearance {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Clearance); ok {
+			return x.Clearance
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetBallot() *Ballot {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Ballot); ok {
+			return x.Ballot
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetPosition() *PositionStatement {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Position); ok {
+			return x.Position
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetResult() *ExportResult {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetDesignation() *Designation {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Designation); ok {
+			return x.Designation
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetObjection() *Objection {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Objection); ok {
+			return x.Objection
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetAppeal() *Appeal {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_Appeal); ok {
+			return x.Appeal
+		}
+	}
+	return nil
+}
+
+func (x *ExportBodyResponse) GetMinorityStatement() *MinorityStatement {
+	if x != nil {
+		if x, ok := x.Record.(*ExportBodyResponse_MinorityStatement); ok {
+			return x.MinorityStatement
+		}
+	}
+	return nil
+}
+
+type isExportBodyResponse_Record interface {
+	isExportBodyResponse_Record()
+}
+
+type ExportBodyResponse_Header struct {
+	Header *ExportHeader `protobuf:"bytes,10,opt,name=header,proto3,oneof"`
+}
+
+type ExportBodyResponse_OpenedCall struct {
+	// The call as it was opened (its eligible participants fixed).
+	OpenedCall *Call `protobuf:"bytes,11,opt,name=opened_call,json=openedCall,proto3,oneof"`
+}
+
+type ExportBodyResponse_Declaration struct {
+	Declaration *Declaration `protobuf:"bytes,12,opt,name=declaration,proto3,oneof"`
+}
+
+type ExportBodyResponse_Clearance struct {
+	Clearance *Clearance `protobuf:"bytes,13,opt,name=clearance,proto3,oneof"`
+}
+
+type ExportBodyResponse_Ballot struct {
+	Ballot *Ballot `protobuf:"bytes,14,opt,name=ballot,proto3,oneof"`
+}
+
+type ExportBodyResponse_Position struct {
+	Position *PositionStatement `protobuf:"bytes,15,opt,name=position,proto3,oneof"`
+}
+
+type ExportBodyResponse_Result struct {
+	Result *ExportResult `protobuf:"bytes,16,opt,name=result,proto3,oneof"`
+}
+
+type ExportBodyResponse_Designation struct {
+	// A proposal (entry_kind DESIGNATION_PROPOSED) or the final designation
+	// (DESIGNATION_FINALIZED).
+	Designation *Designation `protobuf:"bytes,17,opt,name=designation,proto3,oneof"`
+}
+
+type ExportBodyResponse_Objection struct {
+	Objection *Objection `protobuf:"bytes,18,opt,name=objection,proto3,oneof"`
+}
+
+type ExportBodyResponse_Appeal struct {
+	Appeal *Appeal `protobuf:"bytes,19,opt,name=appeal,proto3,oneof"`
+}
+
+type ExportBodyResponse_MinorityStatement struct {
+	// As filed (entry_kind MINORITY_STATEMENT_FILED), or after one more co-signer signed
+	// (MINORITY_STATEMENT_SIGNED; the actor is the signer).
+	MinorityStatement *MinorityStatement `protobuf:"bytes,20,opt,name=minority_statement,json=minorityStatement,proto3,oneof"`
+}
+
+func (*ExportBodyResponse_Header) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_OpenedCall) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Declaration) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Clearance) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Ballot) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Position) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Result) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Designation) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Objection) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_Appeal) isExportBodyResponse_Record() {}
+
+func (*ExportBodyResponse_MinorityStatement) isExportBodyResponse_Record() {}
+
 var File_candor_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcandor/v1/audit_service.proto\x12\tcandor.v1\x1a\x13candor/v1/log.proto\x1a\x19candor/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x16\n" +
+	"\x1dcandor/v1/audit_service.proto\x12\tcandor.v1\x1a\x16candor/v1/export.proto\x1a\x13candor/v1/log.proto\x1a\x19candor/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x16\n" +
 	"\x14GetCheckpointRequest\"7\n" +
 	"\x15GetCheckpointResponse\x12\x1e\n" +
 	"\n" +
@@ -1422,7 +1788,36 @@ const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\fR\n" +
-	"checkpoint2\xe9\x05\n" +
+	"checkpoint\"\x99\x01\n" +
+	"\x11ExportBodyRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xdb\a\n" +
+	"\x12ExportBodyResponse\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.candor.v1.ExportRecordKindR\x04kind\x12\x1b\n" +
+	"\tlog_index\x18\x02 \x01(\x03R\blogIndex\x123\n" +
+	"\n" +
+	"entry_kind\x18\x03 \x01(\x0e2\x14.candor.v1.EntryKindR\tentryKind\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04call\x18\x06 \x01(\tR\x04call\x12'\n" +
+	"\x0fchoice_withheld\x18\a \x01(\bR\x0echoiceWithheld\x12R\n" +
+	"\x15statement_of_interest\x18\b \x01(\v2\x1e.candor.v1.StatementOfInterestR\x13statementOfInterest\x121\n" +
+	"\x06header\x18\n" +
+	" \x01(\v2\x17.candor.v1.ExportHeaderH\x00R\x06header\x122\n" +
+	"\vopened_call\x18\v \x01(\v2\x0f.candor.v1.CallH\x00R\n" +
+	"openedCall\x12:\n" +
+	"\vdeclaration\x18\f \x01(\v2\x16.candor.v1.DeclarationH\x00R\vdeclaration\x124\n" +
+	"\tclearance\x18\r \x01(\v2\x14.candor.v1.ClearanceH\x00R\tclearance\x12+\n" +
+	"\x06ballot\x18\x0e \x01(\v2\x11.candor.v1.BallotH\x00R\x06ballot\x12:\n" +
+	"\bposition\x18\x0f \x01(\v2\x1c.candor.v1.PositionStatementH\x00R\bposition\x121\n" +
+	"\x06result\x18\x10 \x01(\v2\x17.candor.v1.ExportResultH\x00R\x06result\x12:\n" +
+	"\vdesignation\x18\x11 \x01(\v2\x16.candor.v1.DesignationH\x00R\vdesignation\x124\n" +
+	"\tobjection\x18\x12 \x01(\v2\x14.candor.v1.ObjectionH\x00R\tobjection\x12+\n" +
+	"\x06appeal\x18\x13 \x01(\v2\x11.candor.v1.AppealH\x00R\x06appeal\x12M\n" +
+	"\x12minority_statement\x18\x14 \x01(\v2\x1c.candor.v1.MinorityStatementH\x00R\x11minorityStatementB\b\n" +
+	"\x06record2\xb6\x06\n" +
 	"\fAuditService\x12R\n" +
 	"\rGetCheckpoint\x12\x1f.candor.v1.GetCheckpointRequest\x1a .candor.v1.GetCheckpointResponse\x12L\n" +
 	"\vListEntries\x12\x1d.candor.v1.ListEntriesRequest\x1a\x1e.candor.v1.ListEntriesResponse\x12^\n" +
@@ -1431,7 +1826,9 @@ const file_candor_v1_audit_service_proto_rawDesc = "" +
 	"\x16ListDeclarationHistory\x12(.candor.v1.ListDeclarationHistoryRequest\x1a).candor.v1.ListDeclarationHistoryResponse\x12U\n" +
 	"\x0eListCallRecord\x12 .candor.v1.ListCallRecordRequest\x1a!.candor.v1.ListCallRecordResponse\x12X\n" +
 	"\x0fGetReviewReport\x12!.candor.v1.GetReviewReportRequest\x1a\".candor.v1.GetReviewReportResponse\x12Q\n" +
-	"\fStreamBackup\x12\x1e.candor.v1.StreamBackupRequest\x1a\x1f.candor.v1.StreamBackupResponse0\x01B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
+	"\fStreamBackup\x12\x1e.candor.v1.StreamBackupRequest\x1a\x1f.candor.v1.StreamBackupResponse0\x01\x12K\n" +
+	"\n" +
+	"ExportBody\x12\x1c.candor.v1.ExportBodyRequest\x1a\x1d.candor.v1.ExportBodyResponse0\x01B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"
 
 var (
 	file_candor_v1_audit_service_proto_rawDescOnce sync.Once
@@ -1445,7 +1842,7 @@ func file_candor_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_candor_v1_audit_service_proto_rawDescData
 }
 
-var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_candor_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*GetCheckpointRequest)(nil),           // 0: candor.v1.GetCheckpointRequest
 	(*GetCheckpointResponse)(nil),          // 1: candor.v1.GetCheckpointResponse
@@ -1469,46 +1866,80 @@ var file_candor_v1_audit_service_proto_goTypes = []any{
 	(*GetReviewReportResponse)(nil),        // 19: candor.v1.GetReviewReportResponse
 	(*StreamBackupRequest)(nil),            // 20: candor.v1.StreamBackupRequest
 	(*StreamBackupResponse)(nil),           // 21: candor.v1.StreamBackupResponse
-	(*Declaration)(nil),                    // 22: candor.v1.Declaration
-	(*LogEntry)(nil),                       // 23: candor.v1.LogEntry
-	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
-	(CallKind)(0),                          // 25: candor.v1.CallKind
+	(*ExportBodyRequest)(nil),              // 22: candor.v1.ExportBodyRequest
+	(*ExportBodyResponse)(nil),             // 23: candor.v1.ExportBodyResponse
+	(*Declaration)(nil),                    // 24: candor.v1.Declaration
+	(*LogEntry)(nil),                       // 25: candor.v1.LogEntry
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(CallKind)(0),                          // 27: candor.v1.CallKind
+	(ExportRecordKind)(0),                  // 28: candor.v1.ExportRecordKind
+	(EntryKind)(0),                         // 29: candor.v1.EntryKind
+	(*StatementOfInterest)(nil),            // 30: candor.v1.StatementOfInterest
+	(*ExportHeader)(nil),                   // 31: candor.v1.ExportHeader
+	(*Call)(nil),                           // 32: candor.v1.Call
+	(*Clearance)(nil),                      // 33: candor.v1.Clearance
+	(*Ballot)(nil),                         // 34: candor.v1.Ballot
+	(*PositionStatement)(nil),              // 35: candor.v1.PositionStatement
+	(*ExportResult)(nil),                   // 36: candor.v1.ExportResult
+	(*Designation)(nil),                    // 37: candor.v1.Designation
+	(*Objection)(nil),                      // 38: candor.v1.Objection
+	(*Appeal)(nil),                         // 39: candor.v1.Appeal
+	(*MinorityStatement)(nil),              // 40: candor.v1.MinorityStatement
 }
 var file_candor_v1_audit_service_proto_depIdxs = []int32{
 	3,  // 0: candor.v1.ListEntriesResponse.entries:type_name -> candor.v1.Entry
-	22, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
+	24, // 1: candor.v1.HistoryEntry.declaration:type_name -> candor.v1.Declaration
 	10, // 2: candor.v1.ListDeclarationHistoryResponse.entries:type_name -> candor.v1.HistoryEntry
-	23, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
+	25, // 3: candor.v1.RecordEntry.entry:type_name -> candor.v1.LogEntry
 	13, // 4: candor.v1.ListCallRecordResponse.entries:type_name -> candor.v1.RecordEntry
-	24, // 5: candor.v1.GetReviewReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 6: candor.v1.GetReviewReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 7: candor.v1.OutcomeCount.kind:type_name -> candor.v1.CallKind
-	24, // 8: candor.v1.ReviewReport.start_time:type_name -> google.protobuf.Timestamp
-	24, // 9: candor.v1.ReviewReport.end_time:type_name -> google.protobuf.Timestamp
+	26, // 5: candor.v1.GetReviewReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	26, // 6: candor.v1.GetReviewReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	27, // 7: candor.v1.OutcomeCount.kind:type_name -> candor.v1.CallKind
+	26, // 8: candor.v1.ReviewReport.start_time:type_name -> google.protobuf.Timestamp
+	26, // 9: candor.v1.ReviewReport.end_time:type_name -> google.protobuf.Timestamp
 	16, // 10: candor.v1.ReviewReport.outcomes:type_name -> candor.v1.OutcomeCount
 	17, // 11: candor.v1.ReviewReport.groups:type_name -> candor.v1.GroupReview
 	18, // 12: candor.v1.GetReviewReportResponse.report:type_name -> candor.v1.ReviewReport
-	0,  // 13: candor.v1.AuditService.GetCheckpoint:input_type -> candor.v1.GetCheckpointRequest
-	2,  // 14: candor.v1.AuditService.ListEntries:input_type -> candor.v1.ListEntriesRequest
-	5,  // 15: candor.v1.AuditService.GetInclusionProof:input_type -> candor.v1.GetInclusionProofRequest
-	7,  // 16: candor.v1.AuditService.GetConsistencyProof:input_type -> candor.v1.GetConsistencyProofRequest
-	9,  // 17: candor.v1.AuditService.ListDeclarationHistory:input_type -> candor.v1.ListDeclarationHistoryRequest
-	12, // 18: candor.v1.AuditService.ListCallRecord:input_type -> candor.v1.ListCallRecordRequest
-	15, // 19: candor.v1.AuditService.GetReviewReport:input_type -> candor.v1.GetReviewReportRequest
-	20, // 20: candor.v1.AuditService.StreamBackup:input_type -> candor.v1.StreamBackupRequest
-	1,  // 21: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
-	4,  // 22: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
-	6,  // 23: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
-	8,  // 24: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
-	11, // 25: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
-	14, // 26: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
-	19, // 27: candor.v1.AuditService.GetReviewReport:output_type -> candor.v1.GetReviewReportResponse
-	21, // 28: candor.v1.AuditService.StreamBackup:output_type -> candor.v1.StreamBackupResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	26, // 13: candor.v1.ExportBodyRequest.start_time:type_name -> google.protobuf.Timestamp
+	26, // 14: candor.v1.ExportBodyRequest.end_time:type_name -> google.protobuf.Timestamp
+	28, // 15: candor.v1.ExportBodyResponse.kind:type_name -> candor.v1.ExportRecordKind
+	29, // 16: candor.v1.ExportBodyResponse.entry_kind:type_name -> candor.v1.EntryKind
+	26, // 17: candor.v1.ExportBodyResponse.time:type_name -> google.protobuf.Timestamp
+	30, // 18: candor.v1.ExportBodyResponse.statement_of_interest:type_name -> candor.v1.StatementOfInterest
+	31, // 19: candor.v1.ExportBodyResponse.header:type_name -> candor.v1.ExportHeader
+	32, // 20: candor.v1.ExportBodyResponse.opened_call:type_name -> candor.v1.Call
+	24, // 21: candor.v1.ExportBodyResponse.declaration:type_name -> candor.v1.Declaration
+	33, // 22: candor.v1.ExportBodyResponse.clearance:type_name -> candor.v1.Clearance
+	34, // 23: candor.v1.ExportBodyResponse.ballot:type_name -> candor.v1.Ballot
+	35, // 24: candor.v1.ExportBodyResponse.position:type_name -> candor.v1.PositionStatement
+	36, // 25: candor.v1.ExportBodyResponse.result:type_name -> candor.v1.ExportResult
+	37, // 26: candor.v1.ExportBodyResponse.designation:type_name -> candor.v1.Designation
+	38, // 27: candor.v1.ExportBodyResponse.objection:type_name -> candor.v1.Objection
+	39, // 28: candor.v1.ExportBodyResponse.appeal:type_name -> candor.v1.Appeal
+	40, // 29: candor.v1.ExportBodyResponse.minority_statement:type_name -> candor.v1.MinorityStatement
+	0,  // 30: candor.v1.AuditService.GetCheckpoint:input_type -> candor.v1.GetCheckpointRequest
+	2,  // 31: candor.v1.AuditService.ListEntries:input_type -> candor.v1.ListEntriesRequest
+	5,  // 32: candor.v1.AuditService.GetInclusionProof:input_type -> candor.v1.GetInclusionProofRequest
+	7,  // 33: candor.v1.AuditService.GetConsistencyProof:input_type -> candor.v1.GetConsistencyProofRequest
+	9,  // 34: candor.v1.AuditService.ListDeclarationHistory:input_type -> candor.v1.ListDeclarationHistoryRequest
+	12, // 35: candor.v1.AuditService.ListCallRecord:input_type -> candor.v1.ListCallRecordRequest
+	15, // 36: candor.v1.AuditService.GetReviewReport:input_type -> candor.v1.GetReviewReportRequest
+	20, // 37: candor.v1.AuditService.StreamBackup:input_type -> candor.v1.StreamBackupRequest
+	22, // 38: candor.v1.AuditService.ExportBody:input_type -> candor.v1.ExportBodyRequest
+	1,  // 39: candor.v1.AuditService.GetCheckpoint:output_type -> candor.v1.GetCheckpointResponse
+	4,  // 40: candor.v1.AuditService.ListEntries:output_type -> candor.v1.ListEntriesResponse
+	6,  // 41: candor.v1.AuditService.GetInclusionProof:output_type -> candor.v1.GetInclusionProofResponse
+	8,  // 42: candor.v1.AuditService.GetConsistencyProof:output_type -> candor.v1.GetConsistencyProofResponse
+	11, // 43: candor.v1.AuditService.ListDeclarationHistory:output_type -> candor.v1.ListDeclarationHistoryResponse
+	14, // 44: candor.v1.AuditService.ListCallRecord:output_type -> candor.v1.ListCallRecordResponse
+	19, // 45: candor.v1.AuditService.GetReviewReport:output_type -> candor.v1.GetReviewReportResponse
+	21, // 46: candor.v1.AuditService.StreamBackup:output_type -> candor.v1.StreamBackupResponse
+	23, // 47: candor.v1.AuditService.ExportBody:output_type -> candor.v1.ExportBodyResponse
+	39, // [39:48] is the sub-list for method output_type
+	30, // [30:39] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_audit_service_proto_init() }
@@ -1516,15 +1947,29 @@ func file_candor_v1_audit_service_proto_init() {
 	if File_candor_v1_audit_service_proto != nil {
 		return
 	}
+	file_candor_v1_export_proto_init()
 	file_candor_v1_log_proto_init()
 	file_candor_v1_resources_proto_init()
+	file_candor_v1_audit_service_proto_msgTypes[23].OneofWrappers = []any{
+		(*ExportBodyResponse_Header)(nil),
+		(*ExportBodyResponse_OpenedCall)(nil),
+		(*ExportBodyResponse_Declaration)(nil),
+		(*ExportBodyResponse_Clearance)(nil),
+		(*ExportBodyResponse_Ballot)(nil),
+		(*ExportBodyResponse_Position)(nil),
+		(*ExportBodyResponse_Result)(nil),
+		(*ExportBodyResponse_Designation)(nil),
+		(*ExportBodyResponse_Objection)(nil),
+		(*ExportBodyResponse_Appeal)(nil),
+		(*ExportBodyResponse_MinorityStatement)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_audit_service_proto_rawDesc), len(file_candor_v1_audit_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

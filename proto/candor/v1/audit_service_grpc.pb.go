@@ -27,6 +27,7 @@ const (
 	AuditService_ListCallRecord_FullMethodName         = "/candor.v1.AuditService/ListCallRecord"
 	AuditService_GetReviewReport_FullMethodName        = "/candor.v1.AuditService/GetReviewReport"
 	AuditService_StreamBackup_FullMethodName           = "/candor.v1.AuditService/StreamBackup"
+	AuditService_ExportBody_FullMethodName             = "/candor.v1.AuditService/ExportBody"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -65,10 +66,21 @@ type AuditServiceClient interface {
 	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(ctx context.Context, in *GetReviewReportRequest, opts ...grpc.CallOption) (*GetReviewReportResponse, error)
 	// StreamBackup streams a consistent copy of the server's bbolt file, taken in one read
-	// transaction while writes go on: chunks of data in order, then a last message with no data that
-	// carries the copy's size, its SHA-256 and the newest signed checkpoint inside it. The admin only.
-	// A read: it takes no write slot. Restore it with `candord restore --from FILE --data DIR`.
+	// transaction while writes go on: chunks of data in order, the first of which also carries the
+	// copy's size, then a last message with no data that carries the size again, its SHA-256 and the
+	// newest signed checkpoint inside it. The admin only. A read: it takes no write slot. Restore it
+	// with `candord restore --from FILE --data DIR`.
 	StreamBackup(ctx context.Context, in *StreamBackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamBackupResponse], error)
+	// ExportBody streams a body's record for its minutes: a header, then its calls, declarations
+	// (each with the Statement of Interest version it restated), clearances, ballots, positions,
+	// results with their stakeholder-group breakdowns, designations, objections, appeals and minority
+	// statements, one record per message in log order, from the log as it stood when the export began.
+	// start_time and end_time keep the records whose time falls in [start_time, end_time).
+	//
+	// A reader gets what the API shows them: members of the body, auditors and admins; while a call
+	// is open, a member sees the choice of no ballot or position but their own (choice_withheld), as
+	// in ListCallRecord. docs/permissions.md, row "export".
+	ExportBody(ctx context.Context, in *ExportBodyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportBodyResponse], error)
 }
 
 type auditServiceClient struct {
@@ -168,6 +180,25 @@ func (c *auditServiceClient) StreamBackup(ctx context.Context, in *StreamBackupR
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AuditService_StreamBackupClient = grpc.ServerStreamingClient[StreamBackupResponse]
 
+func (c *auditServiceClient) ExportBody(ctx context.Context, in *ExportBodyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportBodyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuditService_ServiceDesc.Streams[1], AuditService_ExportBody_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportBodyRequest, ExportBodyResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_ExportBodyClient = grpc.ServerStreamingClient[ExportBodyResponse]
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
@@ -204,10 +235,21 @@ type AuditServiceServer interface {
 	// members who never declared. Members of the body, auditors and admins.
 	GetReviewReport(context.Context, *GetReviewReportRequest) (*GetReviewReportResponse, error)
 	// StreamBackup streams a consistent copy of the server's bbolt file, taken in one read
-	// transaction while writes go on: chunks of data in order, then a last message with no data that
-	// carries the copy's size, its SHA-256 and the newest signed checkpoint inside it. The admin only.
-	// A read: it takes no write slot. Restore it with `candord restore --from FILE --data DIR`.
+	// transaction while writes go on: chunks of data in order, the first of which also carries the
+	// copy's size, then a last message with no data that carries the size again, its SHA-256 and the
+	// newest signed checkpoint inside it. The admin only. A read: it takes no write slot. Restore it
+	// with `candord restore --from FILE --data DIR`.
 	StreamBackup(*StreamBackupRequest, grpc.ServerStreamingServer[StreamBackupResponse]) error
+	// ExportBody streams a body's record for its minutes: a header, then its calls, declarations
+	// (each with the Statement of Interest version it restated), clearances, ballots, positions,
+	// results with their stakeholder-group breakdowns, designations, objections, appeals and minority
+	// statements, one record per message in log order, from the log as it stood when the export began.
+	// start_time and end_time keep the records whose time falls in [start_time, end_time).
+	//
+	// A reader gets what the API shows them: members of the body, auditors and admins; while a call
+	// is open, a member sees the choice of no ballot or position but their own (choice_withheld), as
+	// in ListCallRecord. docs/permissions.md, row "export".
+	ExportBody(*ExportBodyRequest, grpc.ServerStreamingServer[ExportBodyResponse]) error
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -241,6 +283,9 @@ func (UnimplementedAuditServiceServer) GetReviewReport(context.Context, *GetRevi
 }
 func (UnimplementedAuditServiceServer) StreamBackup(*StreamBackupRequest, grpc.ServerStreamingServer[StreamBackupResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamBackup not implemented")
+}
+func (UnimplementedAuditServiceServer) ExportBody(*ExportBodyRequest, grpc.ServerStreamingServer[ExportBodyResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportBody not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -400,6 +445,17 @@ func _AuditService_StreamBackup_Handler(srv interface{}, stream grpc.ServerStrea
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AuditService_StreamBackupServer = grpc.ServerStreamingServer[StreamBackupResponse]
 
+func _AuditService_ExportBody_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportBodyRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuditServiceServer).ExportBody(m, &grpc.GenericServerStream[ExportBodyRequest, ExportBodyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_ExportBodyServer = grpc.ServerStreamingServer[ExportBodyResponse]
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -440,6 +496,11 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamBackup",
 			Handler:       _AuditService_StreamBackup_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportBody",
+			Handler:       _AuditService_ExportBody_Handler,
 			ServerStreams: true,
 		},
 	},

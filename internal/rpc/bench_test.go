@@ -6,6 +6,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/domain"
 	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -16,12 +20,28 @@ import (
 // receipted writes), with 64 participants at a time. Reports writes/s.
 func BenchmarkDeclareThenVote(b *testing.B) { declareThenVote(b) }
 
-// BenchmarkMetricsCost is BenchmarkDeclareThenVote with the Prometheus metrics off and on, in one
-// run: compare their writes/s (the metrics should cost under 5 %).
+// BenchmarkMetricsCost is BenchmarkDeclareThenVote with the Prometheus metrics and the traces off,
+// with the metrics on, and with both on, in one run: compare their writes/s (the metrics should cost
+// under 5 %). Traces on is an SDK provider that samples every RPC and batches the spans to an
+// exporter that drops them: the cost of making the spans, not of sending them.
 func BenchmarkMetricsCost(b *testing.B) {
-	b.Run("metrics=off", func(b *testing.B) { declareThenVote(b, ts.NoMetrics()) })
+	b.Run("metrics=off,traces=off", func(b *testing.B) { declareThenVote(b, ts.NoMetrics()) })
 	b.Run("metrics=on", func(b *testing.B) { declareThenVote(b) })
+	b.Run("metrics=on,traces=on", func(b *testing.B) { declareThenVote(b, withTraces) })
 }
+
+// benchTracerProvider is made once and never shut down: otel binds the tracers that packages take
+// when they start (the service's, the store's) to the first global provider installed, so every run
+// must install the same one.
+var benchTracerProvider = sync.OnceValue(func() *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+	)
+})
+
+// withTraces turns the daemon's traces on, to benchTracerProvider.
+func withTraces(c *daemon.Config) { c.TracerProvider = benchTracerProvider() }
 
 func declareThenVote(b *testing.B, opts ...ts.Option) {
 	srv := ts.Start(b, opts...)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/candorhq/candor/internal/daemon"
@@ -42,6 +43,20 @@ func main() {
 	flag.StringVar(&cfg.Origin, "origin", "", "log origin for checkpoints, set once when the log key is created (default candor.local/HOSTNAME)")
 	flag.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10e9, "how long to drain calls on SIGINT/SIGTERM")
 	flag.IntVar(&cfg.MaxWritesInFlight, "max-writes-in-flight", 4096, "writes in flight past which the server answers ResourceExhausted")
+	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/gRPC collector (host:port); plaintext on loopback, else TLS (default: no traces)")
+	flag.BoolVar(&cfg.OTLPInsecure, "otlp-insecure", false, "send traces in plaintext to a collector that is not on loopback")
+	flag.StringVar(&cfg.Store, "store", "bbolt", "where state and log live: bbolt (a file in --data) or etcd (--etcd-endpoints; see docs/etcd.md)")
+	etcdEndpoints := flag.String("etcd-endpoints", "", "etcd members, comma-separated host:port (with --store etcd)")
+	flag.StringVar(&cfg.Etcd.CA, "etcd-cacert", "", "verify the etcd members' certificates with this CA bundle (PEM)")
+	flag.StringVar(&cfg.Etcd.Cert, "etcd-cert", "", "client certificate for etcd (PEM)")
+	flag.StringVar(&cfg.Etcd.Key, "etcd-key", "", "client key for etcd (PEM)")
+	flag.StringVar(&cfg.Etcd.Prefix, "etcd-prefix", "/candor/", "key prefix of this Candor's data in etcd")
+	flag.IntVar(&cfg.Etcd.MaxTxnOps, "etcd-max-txn-ops", 128, "the cluster's --max-txn-ops: operations one etcd transaction may carry")
+	flag.IntVar(&cfg.Etcd.MaxRequestBytes, "etcd-max-request-bytes", 1536*1024, "the cluster's --max-request-bytes")
+	flag.StringVar(&cfg.Etcd.Advertise, "advertise", "", "gRPC address other replicas forward writes to while this one sequences the log (default --listen)")
+	flag.DurationVar(&cfg.Etcd.LeaseTTL, "etcd-lease-ttl", 5e9, "how long a dead sequencer holds the log before another replica takes over")
+	flag.DurationVar(&cfg.Etcd.KeepAlive, "etcd-keepalive-time", 5e9, "ping each etcd connection this often, dropping one that stops answering (not below the cluster's --grpc-keepalive-min-time)")
+	flag.DurationVar(&cfg.Etcd.RequestTimeout, "etcd-request-timeout", 5e9, "bound on each request to etcd")
 	logFormat := flag.String("log-format", "text", "log format: text or json")
 	logLevel := flag.String("log-level", "info", "log level: debug (adds reads that succeed and web requests), info (writes, refusals), warn or error")
 	jsonLogs := flag.Bool("log-json", false, "deprecated: use --log-format json")
@@ -52,6 +67,9 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Logger = logger
+	if *etcdEndpoints != "" {
+		cfg.Etcd.Endpoints = strings.Split(*etcdEndpoints, ",")
+	}
 
 	if os.Getenv("GOGC") == "" {
 		// Under load a quarter of the CPU went to garbage collection at the default GOGC=100; the

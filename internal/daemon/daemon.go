@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -74,7 +76,18 @@ type Config struct {
 	// NoMetrics turns the Prometheus metrics off (no instruments, /metrics answers 404), for
 	// benchmarks that compare the write rate with and without them.
 	NoMetrics bool
-	Logger    *slog.Logger
+	// OTLPEndpoint (host:port), when set, turns traces on and sends them to this OTLP/gRPC
+	// collector (see tracing.go). Empty: no traces, at no cost.
+	OTLPEndpoint string
+	// OTLPInsecure sends traces in plaintext to a collector that is not on loopback.
+	OTLPInsecure bool
+	// TracerProvider, when set, turns traces on and gets them instead of a collector (tests and
+	// benchmarks); its owner shuts it down.
+	TracerProvider trace.TracerProvider
+	// Store is the backend: "bbolt" (the default, a file in DataDir) or "etcd" (see etcd.go).
+	Store  string
+	Etcd   EtcdConfig
+	Logger *slog.Logger
 }
 
 // Daemon is a running candord.
@@ -86,7 +99,12 @@ type Daemon struct {
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
+	tlsConf  *tls.Config // nil without TLS
 	verifier string
+
+	// With --store etcd (see etcd.go): the cluster's client, and where writes go.
+	etcd   *clientv3.Client
+	router *router
 
 	// The HTTP side, when on (see listenHTTP).
 	http    *http.Server
@@ -97,6 +115,8 @@ type Daemon struct {
 	// metrics is the one Prometheus registry: the store and the transport register their
 	// instruments in it, and /metrics on the HTTP listener serves it (see newRegistry).
 	metrics *prometheus.Registry
+	// tracing is the tracer provider, nil without traces (see newTracing).
+	tracing *tracing
 }
 
 // New opens (creating on first start) the data folder and the store, and listens. Serve starts
@@ -130,19 +150,34 @@ func New(cfg Config) (*Daemon, error) {
 	if !cfg.NoMetrics {
 		d.metrics = newRegistry()
 	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, DBFile), notary{signer}, store.Options{MaxSize: cfg.MaxDBSize, Registerer: d.registerer()})
+	if err := d.bind(); err != nil {
+		return nil, err
+	}
+	st, err := d.openStore(notary{signer})
 	if err != nil {
+		d.lis.Close()
 		return nil, err
 	}
 	d.store = st
-	d.svc = service.New(service.Config{Store: st, PublicAudit: cfg.PublicAudit, Logger: log})
-	if err := d.ensureAdminToken(); err != nil {
+	fail := func(err error) (*Daemon, error) {
 		st.Close()
+		d.lis.Close()
+		if d.etcd != nil {
+			d.router.close()
+			d.etcd.Close()
+		}
 		return nil, err
 	}
+	d.svc = service.New(service.Config{Store: st, PublicAudit: cfg.PublicAudit, Logger: log})
+	if err := d.ensureAdminToken(); err != nil {
+		return fail(err)
+	}
+	if d.tracing, err = newTracing(cfg, log); err != nil {
+		return fail(err)
+	}
 	if err := d.listen(); err != nil {
-		st.Close()
-		return nil, err
+		d.tracing.stop(cfg.ShutdownTimeout)
+		return fail(err)
 	}
 	return d, nil
 }
@@ -206,6 +241,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	if err := d.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
+	if d.etcd != nil {
+		d.router.close()
+		d.etcd.Close()
+	}
+	d.tracing.stop(d.cfg.ShutdownTimeout)
 	d.log.Info("candord stopped")
 	if errors.Is(serveErr, grpc.ErrServerStopped) || errors.Is(serveErr, http.ErrServerClosed) {
 		return nil
@@ -245,6 +285,9 @@ func (d *Daemon) closeAtDeadlines(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		}
+		if leading, _ := d.store.Sequencer(); !leading {
+			continue // the sequencer closes calls; writes here would be refused
 		}
 		if _, err := d.svc.CloseDue(ctx); err != nil && ctx.Err() == nil {
 			backoff = min(max(2*backoff, time.Second), 30*time.Second)
@@ -299,14 +342,12 @@ func checkOwnerOnly(dir string) error {
 	return nil
 }
 
-func (d *Daemon) listen() error {
+// bind checks the TLS flags and opens the gRPC listener. It runs before the store opens: on etcd,
+// a replica campaigns to sequence the log with the address it listens on.
+func (d *Daemon) bind() error {
 	tlsConf, err := d.tlsConfig()
 	if err != nil {
 		return err
-	}
-	var creds credentials.TransportCredentials
-	if tlsConf != nil {
-		creds = credentials.NewTLS(tlsConf)
 	}
 	lis := d.cfg.Listener
 	if lis == nil {
@@ -314,17 +355,32 @@ func (d *Daemon) listen() error {
 		if err != nil {
 			return fmt.Errorf("--listen %q: %w", d.cfg.Listen, err)
 		}
-		if creds == nil && !d.cfg.Insecure && !isLoopback(host) {
+		if tlsConf == nil && !d.cfg.Insecure && !isLoopback(host) {
 			return fmt.Errorf("refusing to listen on %s without TLS: give --tls-cert and --tls-key, or --insecure", d.cfg.Listen)
 		}
 		if lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 			return err
 		}
 	}
-	rpcServer := rpc.New(d.svc, rpc.Options{
+	d.lis, d.tlsConf = lis, tlsConf
+	return nil
+}
+
+// listen builds the gRPC server on the bound listener, and the HTTP side.
+func (d *Daemon) listen() error {
+	lis, tlsConf := d.lis, d.tlsConf
+	var creds credentials.TransportCredentials
+	if tlsConf != nil {
+		creds = credentials.NewTLS(tlsConf)
+	}
+	rpcOpts := (rpc.Options{
 		PublicAudit: d.cfg.PublicAudit, MaxWritesInFlight: d.cfg.MaxWritesInFlight, PageBytes: d.cfg.PageBytes, Logger: d.log,
-		Registerer: d.registerer(),
+		Registerer: d.registerer(), TracerProvider: d.tracing.providerOf(),
 	})
+	if d.router != nil {
+		rpcOpts.Router = d.router
+	}
+	rpcServer := rpc.New(d.svc, rpcOpts)
 	opts := rpcServer.ServerOptions()
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))
@@ -334,7 +390,6 @@ func (d *Daemon) listen() error {
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 	reflection.Register(d.grpc)
-	d.lis = lis
 	if err := d.listenHTTP(rpcServer, tlsConf); err != nil {
 		lis.Close()
 		return err

@@ -82,6 +82,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return nil, withInfo(codes.ResourceExhausted, candorv1.ErrorReason_ERROR_REASON_OVERLOADED,
 				"the server is at its limit of writes in flight; retry with backoff", nil)
 		}
+		if reply, forwarded, err := s.forward(ctx, info.FullMethod, req); forwarded {
+			return reply, err
+		}
 	}
 	return handler(ctx, req)
 }

@@ -15,8 +15,10 @@ import (
 // TestBallotsRaceDeclarationChanges races each voter's ballots against a change that invalidates
 // their declaration (a new SOI version, or a recusal). The invariant holds only if every accepted
 // ballot sits in the log before the change, and every ballot refused is refused for that change.
-func TestBallotsRaceDeclarationChanges(t *testing.T) {
-	srv := ts.Start(t, ts.Bufconn())
+func TestBallotsRaceDeclarationChanges(t *testing.T) { testBallotsRaceDeclarationChanges(t, startBolt) }
+
+func testBallotsRaceDeclarationChanges(t *testing.T, start starter) {
+	srv := start(t)
 	w := ts.NewWorld(t, srv)
 	conn := srv.Conn()
 	const voters = 24

@@ -46,6 +46,13 @@ var mappings = []mapping{
 	{store.ErrLogCorrupt, codes.DataLoss, candorv1.ErrorReason_ERROR_REASON_LOG_CORRUPT},
 	{store.ErrClosed, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN},
 	{berrors.ErrDatabaseNotOpen, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN},
+	// On etcd: the cluster is out of reach, or the sequencer changed under a write. A retry with
+	// the same request id is safe: it is answered from the log if the write did commit.
+	{store.ErrUnavailable, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE},
+	{store.ErrNotSequencer, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE},
+	{store.ErrConflict, codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE},
+	{store.ErrWriteTooLarge, codes.ResourceExhausted, candorv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE},
+	{store.ErrBackupUnsupported, codes.FailedPrecondition, candorv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION},
 
 	{context.Canceled, codes.Canceled, candorv1.ErrorReason_ERROR_REASON_CANCELLED},
 	{context.DeadlineExceeded, codes.DeadlineExceeded, candorv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED},
@@ -212,16 +219,9 @@ func newRefusals() refusals {
 
 // count counts err if it is a status carrying one of Candor's ErrorInfo reasons.
 func (r refusals) count(err error) {
-	st, ok := status.FromError(err)
-	if !ok {
-		return
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == ErrorDomain {
-			if c := r.byLabel[info.Reason]; c != nil {
-				c.Inc()
-			}
-			return
+	if reason, ok := errorReason(err); ok {
+		if c := r.byLabel[reason]; c != nil {
+			c.Inc()
 		}
 	}
 }

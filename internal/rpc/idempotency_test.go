@@ -14,7 +14,11 @@ import (
 // TestRetriesWithARequestIDWriteOnce retries writes with the same request id, concurrently too, and
 // checks each is written once and every retry gets the original answer.
 func TestRetriesWithARequestIDWriteOnce(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+	testRetriesWithARequestIDWriteOnce(t, startBolt)
+}
+
+func testRetriesWithARequestIDWriteOnce(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	call := w.OpenVote(t, nil).Name
 	w.Declare(t, w.Alice, call, none, join)
 

@@ -52,7 +52,11 @@ func errorReason(st *status.Status) string {
 }
 
 func TestBallotRequiresCurrentDeclaration(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+	testBallotRequiresCurrentDeclaration(t, startBolt)
+}
+
+func testBallotRequiresCurrentDeclaration(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	tests := []struct {
 		name   string
 		policy candorv1.ConflictPolicy
@@ -125,8 +129,10 @@ func TestBallotRequiresCurrentDeclaration(t *testing.T) {
 	}
 }
 
-func TestBallotRefusals(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+func TestBallotRefusals(t *testing.T) { testBallotRefusals(t, startBolt) }
+
+func testBallotRefusals(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	c := w.OpenVote(t, &candorv1.Call{Options: []string{"Yes", "No"}})
 
 	t.Run("outsider is not eligible", func(t *testing.T) {
@@ -173,8 +179,10 @@ func TestBallotRefusals(t *testing.T) {
 	})
 }
 
-func TestDeclarationNeedsSOI(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+func TestDeclarationNeedsSOI(t *testing.T) { testDeclarationNeedsSOI(t, startBolt) }
+
+func testDeclarationNeedsSOI(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	resp, err := w.Admin.Participants.CreateParticipant(w.Admin.Ctx(t), &candorv1.CreateParticipantRequest{DisplayName: "dave"})
 	if err != nil {
 		t.Fatal(err)
@@ -211,8 +219,10 @@ func TestDeclarationNeedsSOI(t *testing.T) {
 	}
 }
 
-func TestTallyAtClose(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+func TestTallyAtClose(t *testing.T) { testTallyAtClose(t, startBolt) }
+
+func testTallyAtClose(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	c := w.OpenVote(t, &candorv1.Call{Quorum: 2, Threshold: candorv1.Threshold_THRESHOLD_TWO_THIRDS})
 	w.Declare(t, w.Chair, c.Name, none, join)
 	w.Declare(t, w.Alice, c.Name, potential, join)
@@ -253,8 +263,10 @@ func TestTallyAtClose(t *testing.T) {
 	wantStatus(t, err, codes.FailedPrecondition, "CALL_CLOSED")
 }
 
-func TestDeadlineClosesCall(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+func TestDeadlineClosesCall(t *testing.T) { testDeadlineClosesCall(t, startBolt) }
+
+func testDeadlineClosesCall(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	c := w.OpenVote(t, &candorv1.Call{Deadline: timestamppb.New(time.Now().Add(1500 * time.Millisecond))})
 	w.Declare(t, w.Alice, c.Name, none, join)
 	if _, err := ts.Vote(t, w.Alice, c.Name, "yes"); err != nil {
@@ -282,7 +294,11 @@ func TestDeadlineClosesCall(t *testing.T) {
 }
 
 func TestNarrowEligibilityNeedsJustification(t *testing.T) {
-	w := ts.NewWorld(t, ts.Start(t, ts.Bufconn()))
+	testNarrowEligibilityNeedsJustification(t, startBolt)
+}
+
+func testNarrowEligibilityNeedsJustification(t *testing.T, start starter) {
+	w := ts.NewWorld(t, start(t))
 	_, err := w.Chair.Calls.OpenCall(w.Chair.Ctx(t), &candorv1.OpenCallRequest{Body: w.Body, Call: &candorv1.Call{
 		Title: "Narrow", EligibleParticipants: []string{w.Names["alice"]},
 	}})

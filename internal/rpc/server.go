@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/candorhq/candor/internal/service"
@@ -25,6 +26,12 @@ type Options struct {
 	// Registerer, when set, receives the transport's metrics (see metrics.go). Nil: no metrics,
 	// and no interceptor for them.
 	Registerer prometheus.Registerer
+	// TracerProvider, when set, gets a server span per RPC (see tracing.go). Nil: no stats handler
+	// and no interceptor for traces.
+	TracerProvider trace.TracerProvider
+	// Router, when set, sends writes to the replica that sequences the log (see forward.go). Nil:
+	// this server answers every write itself.
+	Router Router
 }
 
 // Server implements Candor's four gRPC services over a service.Service.
@@ -41,6 +48,9 @@ type Server struct {
 	codec       *refusingCodec
 	pageBytes   int      // see Options.PageBytes
 	metrics     *metrics // nil without Options.Registerer
+	// tracerProvider is Options.TracerProvider, nil without.
+	tracerProvider trace.TracerProvider
+	router         Router // nil: answer every write here
 }
 
 var (
@@ -66,6 +76,9 @@ func New(svc *service.Service, opts Options) *Server {
 		writeSlots: make(chan struct{}, opts.MaxWritesInFlight),
 		codec:      newRefusingCodec(),
 		pageBytes:  opts.PageBytes,
+
+		tracerProvider: opts.TracerProvider,
+		router:         opts.Router,
 	}
 	if opts.Registerer != nil {
 		s.metrics = newMetrics(opts.Registerer, s)
@@ -73,10 +86,13 @@ func New(svc *service.Service, opts Options) *Server {
 	return s
 }
 
-// ServerOptions returns the codec and interceptors the transport needs; pass them to grpc.NewServer.
-// The codec and the interceptors work together (see [refusingCodec]): install all or none.
+// ServerOptions returns the codec, interceptors and stats handler the transport needs; pass them to
+// grpc.NewServer. The codec and the interceptors work together (see [refusingCodec]): install all or
+// none.
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+	// The traces' interceptors come first (none without Options.TracerProvider), so that the span
+	// gets every refusal's reason.
+	return append(s.tracingOptions(),
 		grpc.ForceServerCodecV2(s.codec),
 		// Chained in order: the log, then the metrics (none without Options.Registerer), then
 		// authentication and shedding, so the log and the metrics see every refusal.
@@ -86,7 +102,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 		grpc.ChainStreamInterceptor(s.logStream),
 		grpc.ChainStreamInterceptor(s.metrics.stream()...),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
-	}
+	)
 }
 
 // Register registers the four services on g.

@@ -17,10 +17,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -93,6 +99,7 @@ func New(cfg Config) *Service {
 		s.log = slog.Default()
 	}
 	s.last = s.lastEntryTime()
+	cfg.Store.OnRemoteCommit(s.remoteCommitted)
 	return s
 }
 
@@ -170,13 +177,28 @@ func (s *Service) Authenticate(token string) (Principal, error) {
 
 // SetAdminToken replaces the admin token (first start, or a lost token file).
 func (s *Service) SetAdminToken(ctx context.Context, token string) error {
-	_, err := s.store.Update(ctx, func(tx *store.Tx) error { return tx.SetAdminTokenHash(TokenHash(token)) })
-	return err
+	h := TokenHash(token)
+	var same bool
+	if err := s.store.View(func(tx *store.ReadTx) error { same = bytes.Equal(tx.AdminTokenHash(), h); return nil }); err != nil {
+		return err
+	}
+	if same {
+		return nil // every replica of an etcd store starts with the same token: one writes it
+	}
+	return s.store.SetAdminTokenHash(ctx, h)
 }
 
 // write runs fn in a group-committed transaction and returns a receipt for the last entry fn
-// appended. fn may run more than once; it must keep its results in variables it resets.
-func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
+// appended. fn may run more than once; it must keep its results in variables it resets. The write
+// is a span of the caller's trace (see [startWrite]).
+func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (rcpt *candorv1.Receipt, err error) {
+	ctx, span := startWrite(ctx)
+	defer func() { endWrite(span, rcpt, err, false) }()
+	return s.commit(ctx, fn)
+}
+
+// commit is write without the span.
+func (s *Service) commit(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
 	commit, err := s.store.Update(ctx, func(tx *store.Tx) error { return fn(tx, s.clock()) })
 	if err != nil {
 		return nil, err
@@ -185,6 +207,81 @@ func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time
 		return nil, nil
 	}
 	return s.receipt(commit.Indexes[len(commit.Indexes)-1], commit.Checkpoint)
+}
+
+// tracer makes the spans of the writes. It is the global provider's: a no-op until the daemon
+// installs one (--otlp-endpoint), so that a write without traces pays for one context value.
+var tracer = otel.Tracer(servicePackage)
+
+const servicePackage = "github.com/candorhq/candor/internal/service"
+
+// The attributes of a write's span.
+const (
+	methodKey   = attribute.Key("candor.method")           // the use case: "CastBallot"
+	logIndexKey = attribute.Key("candor.log.index")        // the entry the receipt is for
+	reasonKey   = attribute.Key("candor.error.reason")     // a rule's refusal, as rpc's ErrorInfo names it
+	replayedKey = attribute.Key("candor.request.replayed") // a retry answered with the original entry
+)
+
+// startWrite starts the span of a write, named after the use case writing
+// ("candor.service/CastBallot"): a child of the RPC's span, and the parent of the store's commit.
+func startWrite(ctx context.Context) (context.Context, trace.Span) {
+	ctx, span := tracer.Start(ctx, "candor.service/write")
+	if span.IsRecording() {
+		m := useCase()
+		span.SetName("candor.service/" + m)
+		span.SetAttributes(methodKey.String(m))
+	}
+	return ctx, span
+}
+
+// endWrite ends a write's span with its outcome: the entry written, or the error; a refusal by one
+// of the domain's rules carries its reason.
+func endWrite(span trace.Span, rcpt *candorv1.Receipt, err error, replayed bool) {
+	if span.IsRecording() {
+		if rcpt != nil {
+			span.SetAttributes(logIndexKey.Int64(rcpt.LogIndex))
+		}
+		if replayed {
+			span.SetAttributes(replayedKey.Bool(true))
+		}
+		if err != nil {
+			msg := err.Error()
+			if r := domain.ReasonOf(err); r != candorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+				msg = domain.Reason(r)
+				span.SetAttributes(reasonKey.String(msg))
+			}
+			span.SetStatus(codes.Error, msg)
+		}
+	}
+	span.End()
+}
+
+// useCases caches [useCase]'s answer by call stack.
+var useCases sync.Map // [8]uintptr -> string
+
+// useCase names the exported method of Service that is writing ("CastBallot"), from the call stack:
+// the write wrappers serve every write use case, some through helpers, and are not told which. It is
+// asked only for a span that is recorded, and remembers each call site's answer.
+func useCase() string {
+	var pcs [8]uintptr
+	n := runtime.Callers(2, pcs[:]) // from useCase's caller up
+	if name, ok := useCases.Load(pcs); ok {
+		return name.(string)
+	}
+	name := "write"
+	frames := runtime.CallersFrames(pcs[:n])
+	for more := true; more; {
+		var f runtime.Frame
+		f, more = frames.Next()
+		m, ok := strings.CutPrefix(f.Function, servicePackage+".(*Service).")
+		if ok && m != "" && m[0] >= 'A' && m[0] <= 'Z' && !strings.Contains(m, ".") {
+			name = m
+			break
+		}
+	}
+	useCases.Store(pcs, name)
+	return name
 }
 
 // errReplayed stops a write whose request id the same caller already used: it writes nothing.
@@ -205,16 +302,18 @@ type Request struct {
 // writeOnce is write for requests that carry an id (AIP-155). The id is looked up and recorded in the
 // write's own transaction, so a retry, even one racing the original, never writes twice: it gets the
 // original entry back, with a receipt against the newest checkpoint. Without an id it is write.
-func (s *Service) writeOnce(ctx context.Context, pr Principal, method string, req Request, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, *candorv1.LogEntry, error) {
+func (s *Service) writeOnce(ctx context.Context, pr Principal, method string, req Request, fn func(tx *store.Tx, now time.Time) error) (rcpt *candorv1.Receipt, replay *candorv1.LogEntry, err error) {
+	ctx, span := startWrite(ctx)
+	defer func() { endWrite(span, rcpt, err, replay != nil) }()
 	fn = activeOnly(pr, fn)
 	if req.ID == "" {
-		rcpt, err := s.write(ctx, fn)
+		rcpt, err = s.commit(ctx, fn)
 		return rcpt, nil, err
 	}
 	h := sha256.Sum256([]byte(pr.Actor() + "\x00" + method + "\x00" + req.ID))
 	key := h[:]
 	var served int64
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err = s.commit(ctx, func(tx *store.Tx, now time.Time) error {
 		if index, fingerprint, ok := tx.Request(key); ok {
 			if !bytes.Equal(fingerprint, req.Fingerprint) {
 				return ErrRequestIDReused

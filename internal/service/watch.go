@@ -131,3 +131,16 @@ func (s *Service) WatchCall(ctx context.Context, pr Principal, body, call uuid.U
 // StopWatching ends every WatchCall stream, now and from now on, so a server shutting down is not
 // held open by watchers until its drain times out.
 func (s *Service) StopWatching() { s.stopWatchOnce.Do(func() { close(s.stopWatch) }) }
+
+// remoteCommitted runs after another replica of an etcd-backed store commits (store.OnRemoteCommit):
+// this replica's watchers see the change, and its clock never goes behind the newest entry, so a
+// replica that takes over as sequencer with a slower clock still writes times that only grow.
+func (s *Service) remoteCommitted() {
+	newest := s.lastEntryTime()
+	s.clockMu.Lock()
+	if newest.After(s.last) {
+		s.last = newest
+	}
+	s.clockMu.Unlock()
+	s.watchers.changedAll()
+}

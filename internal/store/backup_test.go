@@ -42,7 +42,7 @@ func TestBackupIsASnapshotWhileWritesGoOn(t *testing.T) {
 		}()
 	}
 	var buf bytes.Buffer
-	snap, err := s.Backup(ctx, &buf)
+	snap, err := s.Backup(ctx, &buf, nil)
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -76,7 +76,7 @@ func TestBackupStopsWithItsContext(t *testing.T) {
 	s, _, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Backup(ctx, &bytes.Buffer{}); err == nil {
+	if _, err := s.Backup(ctx, &bytes.Buffer{}, nil); err == nil {
 		t.Fatal("Backup with a cancelled context succeeded")
 	}
 }

@@ -40,16 +40,16 @@ func (e *CorruptEntryError) Unwrap() error { return ErrLogCorrupt }
 // It does not recompute interior hashes from the entries: an entry altered together with its
 // stored leaf hash passes here and fails every proof an auditor checks (and `candord check`, which
 // rebuilds the root from the entries).
-func (tx *ReadTx) CheckLog(n Notary) (Checkpoint, error) { return checkLog(tx.btx, n) }
+func (tx *ReadTx) CheckLog(n Notary) (Checkpoint, error) { return checkLog(tx.kv, n) }
 
-func checkLog(btx *bolt.Tx, n Notary) (Checkpoint, error) {
-	size := logSize(btx)
-	k, v := btx.Bucket(bucketCheckpoints).Cursor().Last()
+func checkLog(kv kvReader, n Notary) (Checkpoint, error) {
+	size := logSize(kv)
+	k, v := kv.cursor(bucketCheckpoints).last()
 	if k == nil {
 		if size != 0 {
 			return Checkpoint{}, fmt.Errorf("%w: %d entries but no checkpoint", ErrLogCorrupt, size)
 		}
-		return Checkpoint{}, checkEntries(btx, 0, nil)
+		return Checkpoint{}, checkEntries(kv, 0, nil)
 	}
 	signed := clone(v)
 	cpSize, root, err := n.Open(signed)
@@ -59,14 +59,14 @@ func checkLog(btx *bolt.Tx, n Notary) (Checkpoint, error) {
 	if cpSize != size || len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != size {
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint size %d, log size %d", ErrLogCorrupt, cpSize, size)
 	}
-	got, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+	got, err := tlog.TreeHash(size, hashReader{kv})
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("%w: %v", ErrLogCorrupt, err)
 	}
 	if got != root {
 		return Checkpoint{}, fmt.Errorf("%w: stored root %v, checkpoint root %v", ErrLogCorrupt, got, root)
 	}
-	if err := checkEntries(btx, size, nil); err != nil {
+	if err := checkEntries(kv, size, nil); err != nil {
 		return Checkpoint{}, err
 	}
 	return Checkpoint{Size: size, Root: root, Signed: signed}, nil
@@ -77,7 +77,7 @@ func checkLog(btx *bolt.Tx, n Notary) (Checkpoint, error) {
 // [*CorruptEntryError]. It reads with two cursors in this one transaction and copies nothing: data
 // is valid only during the call to fn, which must not keep it or change it.
 func (tx *ReadTx) ScanEntries(fn func(index int64, data []byte) error) error {
-	return checkEntries(tx.btx, logSize(tx.btx), fn)
+	return checkEntries(tx.kv, logSize(tx.kv), fn)
 }
 
 // checkEntries walks the log bucket and the hashes bucket side by side (a leaf's stored hash index,
@@ -85,11 +85,11 @@ func (tx *ReadTx) ScanEntries(fn func(index int64, data []byte) error) error {
 // the size entries with its leaf hash (tlog.RecordHash, which does not allocate) and, if fn is not
 // nil, hands it on. An entry stored at or past size is reported too: the server writes an entry and
 // the size that covers it in one transaction.
-func checkEntries(btx *bolt.Tx, size int64, fn func(int64, []byte) error) error {
-	logs := btx.Bucket(bucketLog).Cursor()
-	hashes := btx.Bucket(bucketHashes).Cursor()
-	k, v := logs.First()
-	hk, hv := hashes.First()
+func checkEntries(kv kvReader, size int64, fn func(int64, []byte) error) error {
+	logs := kv.cursor(bucketLog)
+	hashes := kv.cursor(bucketHashes)
+	k, v := logs.first()
+	hk, hv := hashes.first()
 	for i := int64(0); i < size; i++ {
 		at, ok := keyIndex(k)
 		switch {
@@ -104,7 +104,7 @@ func checkEntries(btx *bolt.Tx, size int64, fn func(int64, []byte) error) error 
 			if hk == nil || (ok && at >= want) {
 				break
 			}
-			hk, hv = hashes.Next()
+			hk, hv = hashes.next()
 		}
 		if at, ok := keyIndex(hk); !ok || at != want || len(hv) != tlog.HashSize {
 			return &CorruptEntryError{Index: i, Problem: "has no stored leaf hash"}
@@ -117,7 +117,7 @@ func checkEntries(btx *bolt.Tx, size int64, fn func(int64, []byte) error) error 
 				return err
 			}
 		}
-		k, v = logs.Next()
+		k, v = logs.next()
 	}
 	if k != nil {
 		at, _ := keyIndex(k)
@@ -138,8 +138,8 @@ func keyIndex(k []byte) (int64, bool) {
 // size as stored (its key) and a copy of the signed note; ok is false when there is none. A
 // checker walks every checkpoint with it without holding them all.
 func (tx *ReadTx) CheckpointAfter(size int64) (next int64, signed []byte, ok bool, err error) {
-	c := tx.btx.Bucket(bucketCheckpoints).Cursor()
-	for k, v := c.Seek(u64(uint64(size + 1))); k != nil; k, v = c.Next() {
+	c := tx.kv.cursor(bucketCheckpoints)
+	for k, v := c.seek(u64(uint64(size + 1))); k != nil; k, v = c.next() {
 		at, good := keyIndex(k)
 		if !good {
 			return 0, nil, false, fmt.Errorf("%w: stray key %x among the checkpoints", ErrLogCorrupt, k)
@@ -192,7 +192,7 @@ func OpenReadOnly(path string) (*ReadOnly, error) {
 
 // View runs fn in a read-only transaction.
 func (r *ReadOnly) View(fn func(*ReadTx) error) error {
-	return r.db.View(func(btx *bolt.Tx) error { return fn(&ReadTx{btx: btx}) })
+	return r.db.View(func(btx *bolt.Tx) error { return fn(&ReadTx{kv: boltTx{btx}}) })
 }
 
 // Close closes the file.

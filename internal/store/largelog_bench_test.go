@@ -272,7 +272,7 @@ func benchBackup(b *testing.B, path string, n largeLogNotary) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		snap, err := s.Backup(context.Background(), f)
+		snap, err := s.Backup(context.Background(), f, nil)
 		if err == nil {
 			err = f.Sync()
 		}

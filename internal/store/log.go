@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -23,18 +22,17 @@ func (tx *Tx) Append(e *candorv1.LogEntry) (int64, []byte, error) {
 		return 0, nil, fmt.Errorf("store: encode log entry: %w", err)
 	}
 	index := tx.state.size
-	hashes := tx.btx.Bucket(bucketHashes)
-	stored, err := tlog.StoredHashes(index, data, hashReader{hashes})
+	stored, err := tlog.StoredHashes(index, data, hashReader{tx.kv})
 	if err != nil {
 		return 0, nil, fmt.Errorf("store: tree hashes: %w", err)
 	}
 	tx.dirty = true
-	if err := tx.btx.Bucket(bucketLog).Put(u64(uint64(index)), data); err != nil {
+	if err := tx.w.put(bucketLog, u64(uint64(index)), data); err != nil {
 		return 0, nil, err
 	}
 	base := tlog.StoredHashIndex(0, index)
 	for i, h := range stored {
-		if err := hashes.Put(u64(uint64(base+int64(i))), h[:]); err != nil {
+		if err := tx.w.put(bucketHashes, u64(uint64(base+int64(i))), h[:]); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -48,7 +46,7 @@ func (tx *Tx) LogSize() int64 { return tx.state.size }
 
 // Entry returns the exact bytes of log entry index.
 func (tx *ReadTx) Entry(index int64) ([]byte, error) {
-	v := tx.btx.Bucket(bucketLog).Get(u64(uint64(index)))
+	v := tx.kv.get(bucketLog, u64(uint64(index)))
 	if v == nil {
 		return nil, fmt.Errorf("%w: %d", ErrEntryNotFound, index)
 	}
@@ -59,11 +57,11 @@ func (tx *ReadTx) Entry(index int64) ([]byte, error) {
 // size. Each entry is checked against its stored leaf hash on the way out, so a file altered outside
 // the server is reported (ErrLogCorrupt) rather than served: a missing or edited entry stops the read.
 func (tx *ReadTx) Entries(start int64, n int, fn func(index int64, data []byte) error) error {
-	size := logSize(tx.btx)
-	hashes := hashReader{tx.btx.Bucket(bucketHashes)}
-	c := tx.btx.Bucket(bucketLog).Cursor()
+	size := logSize(tx.kv)
+	hashes := hashReader{tx.kv}
+	c := tx.kv.cursor(bucketLog)
 	want := start
-	for k, v := c.Seek(u64(uint64(start))); want < size && want < start+int64(n); k, v = c.Next() {
+	for k, v := c.seek(u64(uint64(start))); want < size && want < start+int64(n); k, v = c.next() {
 		if k == nil || int64(binary.BigEndian.Uint64(k)) != want {
 			return &CorruptEntryError{Index: want, Problem: "is missing"}
 		}
@@ -84,15 +82,15 @@ func (tx *ReadTx) Entries(start int64, n int, fn func(index int64, data []byte) 
 
 // Checkpoint returns the stored signed checkpoint for a tree size, if the server signed one.
 func (tx *ReadTx) Checkpoint(size int64) []byte {
-	return clone(tx.btx.Bucket(bucketCheckpoints).Get(u64(uint64(size))))
+	return clone(tx.kv.get(bucketCheckpoints, u64(uint64(size))))
 }
 
 // InclusionProof returns the RFC 6962 audit path of entry index in the tree of size entries.
 func (tx *ReadTx) InclusionProof(index, size int64) ([]tlog.Hash, error) {
-	if size > logSize(tx.btx) || index < 0 || index >= size {
+	if size > logSize(tx.kv) || index < 0 || index >= size {
 		return nil, fmt.Errorf("%w: entry %d in tree %d", ErrBadRange, index, size)
 	}
-	p, err := tlog.ProveRecord(size, index, hashReader{tx.btx.Bucket(bucketHashes)})
+	p, err := tlog.ProveRecord(size, index, hashReader{tx.kv})
 	if err != nil {
 		return nil, fmt.Errorf("store: inclusion proof: %w", err)
 	}
@@ -102,13 +100,13 @@ func (tx *ReadTx) InclusionProof(index, size int64) ([]tlog.Hash, error) {
 // ConsistencyProof returns the RFC 6962 proof that the tree of size older is a prefix of the tree
 // of size newer.
 func (tx *ReadTx) ConsistencyProof(older, newer int64) ([]tlog.Hash, error) {
-	if newer > logSize(tx.btx) || older < 0 || older > newer {
+	if newer > logSize(tx.kv) || older < 0 || older > newer {
 		return nil, fmt.Errorf("%w: sizes %d and %d", ErrBadRange, older, newer)
 	}
 	if older == 0 || older == newer {
 		return nil, nil
 	}
-	p, err := tlog.ProveTree(newer, older, hashReader{tx.btx.Bucket(bucketHashes)})
+	p, err := tlog.ProveTree(newer, older, hashReader{tx.kv})
 	if err != nil {
 		return nil, fmt.Errorf("store: consistency proof: %w", err)
 	}
@@ -116,15 +114,15 @@ func (tx *ReadTx) ConsistencyProof(older, newer int64) ([]tlog.Hash, error) {
 }
 
 // PublishedSize returns the size of the newest committed tree.
-func (tx *ReadTx) PublishedSize() int64 { return logSize(tx.btx) }
+func (tx *ReadTx) PublishedSize() int64 { return logSize(tx.kv) }
 
 // hashReader reads tlog stored hashes from the hashes bucket (tlog.HashReader).
-type hashReader struct{ b *bolt.Bucket }
+type hashReader struct{ kv kvReader }
 
 func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
-		v := r.b.Get(u64(uint64(x)))
+		v := r.kv.get(bucketHashes, u64(uint64(x)))
 		if len(v) != tlog.HashSize {
 			return nil, fmt.Errorf("store: stored hash %d missing", x)
 		}

@@ -49,21 +49,25 @@ func newMetrics(reg prometheus.Registerer, s *Store) *metrics {
 			Name: "candor_log_checkpoint_age_seconds",
 			Help: "Seconds since the newest checkpoint was committed (before the first commit since start, since the data file was last written).",
 		}, func() float64 { return time.Since(s.latestTime()).Seconds() }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "candor_store_file_size_bytes",
-			Help: "Size of the bbolt data file.",
-		}, func() float64 {
-			fi, err := os.Stat(s.db.Path())
-			if err != nil {
-				return 0
-			}
-			return float64(fi.Size())
-		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "candor_store_free_pages",
-			Help: "Pages on bbolt's freelist, free for reuse (db.Stats().FreePageN).",
-		}, func() float64 { return float64(s.db.Stats().FreePageN) }),
 	)
+	if s.db != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "candor_store_file_size_bytes",
+				Help: "Size of the bbolt data file.",
+			}, func() float64 {
+				fi, err := os.Stat(s.db.Path())
+				if err != nil {
+					return 0
+				}
+				return float64(fi.Size())
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "candor_store_free_pages",
+				Help: "Pages on bbolt's freelist, free for reuse (db.Stats().FreePageN).",
+			}, func() float64 { return float64(s.db.Stats().FreePageN) }),
+		)
+	}
 	return m
 }
 

@@ -14,7 +14,7 @@ var (
 	bucketFormer       = []byte("formermembers") // body id | participant id -> candorv1.Membership as it was when removed
 	bucketCalls        = []byte("calls")         // body id | call id -> candorv1.Call
 	bucketCallHeads    = []byte("callheads")     // body id | call id -> candorv1.Call without eligible_participants
-	bucketEligible     = []byte("eligible")      // call id | participant id -> empty
+	bucketEligible     = []byte("eligible")      // call id | participant id -> 0x01 (empty in older files)
 	bucketDeadlines    = []byte("deadlines")     // u64 unix nanos | body id | call id -> empty (open calls only)
 	bucketDeclarations = []byte("declarations")  // call id | participant id -> current candorv1.Declaration
 	bucketClearances   = []byte("clearances")    // call id | participant id -> candorv1.Clearance of the current declaration

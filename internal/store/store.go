@@ -35,6 +35,9 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrBadRange is returned for proofs and entry ranges outside the published tree.
 	ErrBadRange = errors.New("store: index or size outside the published tree")
+	// ErrBackupUnsupported is returned by [Store.Backup] on a backend that keeps its own backups
+	// (etcd: etcdctl snapshot save).
+	ErrBackupUnsupported = errors.New("store: this backend is backed up with its own tools")
 )
 
 // Notary signs checkpoints for the store and opens the ones it stored. The store calls Sign inside the
@@ -62,9 +65,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Store is Candor's bbolt file. It is safe for concurrent use.
+// Store is Candor's state and log, on one of its backends: a bbolt file ([Open]) or an etcd cluster
+// ([OpenEtcd]). It is safe for concurrent use.
 type Store struct {
-	db       *bolt.DB
+	be       backend
+	db       *bolt.DB // the bbolt file; nil on etcd
 	notary   Notary
 	maxBatch int
 
@@ -78,6 +83,13 @@ type Store struct {
 	latestAt time.Time    // when latest was committed (at Open: the file's modification time)
 
 	metrics *metrics // nil without Options.Registerer
+	batches int64    // batches committed since Open, numbering them for traces (committer only)
+
+	// On etcd (etcd.go): the election, and the goroutines following other replicas' commits.
+	seq        *sequencer
+	remote     []func() // guarded by mu: run after another replica's commit
+	stopRemote context.CancelFunc
+	remoteDone chan struct{}
 }
 
 // Checkpoint is a committed, signed tree head.
@@ -112,8 +124,36 @@ func Open(path string, notary Notary, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: init: %w", err)
+	}
+	be := &boltBackend{db: db, timeWrites: opts.Registerer != nil}
+	s, err := open(be, notary, opts, latestAt)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.db = db
+	if opts.Registerer != nil {
+		s.metrics = newMetrics(opts.Registerer, s)
+	}
+	return s, nil
+}
+
+// open starts a store on a backend whose buckets exist: it checks the schema, the log, and starts
+// the committer.
+func open(be backend, notary Notary, opts Options, latestAt time.Time) (*Store, error) {
 	s := &Store{
-		db:       db,
+		be:       be,
 		notary:   notary,
 		maxBatch: opts.MaxBatch,
 		writes:   make(chan *write, opts.MaxBatch),
@@ -122,48 +162,51 @@ func Open(path string, notary Notary, opts Options) (*Store, error) {
 		latestAt: latestAt,
 	}
 	if err := s.init(); err != nil {
-		db.Close()
 		return nil, err
-	}
-	if opts.Registerer != nil {
-		s.metrics = newMetrics(opts.Registerer, s)
 	}
 	go s.commitLoop()
 	return s, nil
 }
 
-// init creates the buckets, checks the schema version, the log against its newest checkpoint and
-// every entry against its leaf hash (see [ReadTx.CheckLog]).
+// init checks the schema version (recording it on a new store), the log against its newest
+// checkpoint and every entry against its leaf hash (see [ReadTx.CheckLog]).
 func (s *Store) init() error {
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := btx.Bucket(bucketMeta)
-		if v := meta.Get(metaKeySchema); v == nil {
-			return meta.Put(metaKeySchema, u64(schemaVersion))
-		} else if got := binary.BigEndian.Uint64(v); got != schemaVersion {
-			return fmt.Errorf("store: schema version %d, this server reads %d", got, schemaVersion)
+	var fresh bool
+	err := s.be.view(func(kv kvReader) error {
+		v := kv.get(bucketMeta, metaKeySchema)
+		if v == nil {
+			fresh = true
+		} else if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
+			return fmt.Errorf("store: schema version %x, this server reads %d", v, schemaVersion)
 		}
 		return nil
 	})
+	if err == nil && fresh {
+		_, err = s.be.update(func(w kvWriter) error { return w.put(bucketMeta, metaKeySchema, u64(schemaVersion)) })
+	}
 	if err != nil {
 		return fmt.Errorf("store: init: %w", err)
 	}
-	return s.db.View(func(btx *bolt.Tx) error {
-		cp, err := checkLog(btx, s.notary)
+	return s.be.view(func(kv kvReader) error {
+		cp, err := checkLog(kv, s.notary)
 		s.latest = cp
 		return err
 	})
 }
 
-// Close stops accepting writes, waits for the ones in flight, and closes the file.
+// Close stops accepting writes, waits for the ones in flight, and closes the backend.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.quit) })
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		if s.stopRemote != nil {
+			s.stopRemote()
+			<-s.remoteDone
+			<-s.remoteDone
+		}
+	})
 	<-s.done
-	return s.db.Close()
+	return s.be.close()
 }
 
 // Latest returns the newest committed checkpoint. Its Signed is nil while the log is empty.
@@ -182,7 +225,7 @@ func (s *Store) latestTime() time.Time {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*ReadTx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&ReadTx{btx: btx}) })
+	return s.be.view(func(kv kvReader) error { return fn(&ReadTx{kv: kv}) })
 }
 
 // Commit tells a writer what its transaction made durable.
@@ -194,6 +237,7 @@ type Commit struct {
 }
 
 type write struct {
+	ctx    context.Context // for the commit's span in the writer's trace
 	fn     func(*Tx) error
 	result chan writeResult
 }
@@ -201,16 +245,28 @@ type write struct {
 type writeResult struct {
 	commit Commit
 	err    error
+	batch  batchInfo
 }
 
+// batchInfo says which transaction a write shared, for its trace.
+type batchInfo struct {
+	id            int64 // batches committed before it since Open
+	size          int   // writes it carried
+	began, landed time.Time
+}
+
+// ErrWriteTooLarge is returned for a single write that needs more operations than one transaction
+// of the backend may carry (etcd's --max-txn-ops or --max-request-bytes).
+var ErrWriteTooLarge = errors.New("store: the write needs more operations than one transaction may carry")
+
 // Update runs fn in a write transaction shared with other concurrent writers and returns once that
-// transaction is on disk. fn may be called more than once (when another writer in its group fails
+// transaction is durable. fn may be called more than once (when another writer in its group fails
 // after writing, the group is retried one by one): it must not change anything outside tx.
 //
 // If fn returns an error before writing anything, only fn's write is refused; an error after a write
 // rolls back the group and fn's error is returned.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) (Commit, error) {
-	w := &write{fn: fn, result: make(chan writeResult, 1)}
+	w := &write{ctx: ctx, fn: fn, result: make(chan writeResult, 1)}
 	select {
 	case s.writes <- w:
 	case <-s.quit:
@@ -221,6 +277,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) (Commit, error) 
 	// Once queued, the write may commit: wait for the answer rather than report a guess.
 	select {
 	case r := <-w.result:
+		traceCommit(ctx, r)
 		return r.commit, r.err
 	case <-s.done:
 		// The committer has stopped; it answers everything it took, so an unanswered write was
@@ -280,23 +337,42 @@ type poisoned struct {
 
 func (p *poisoned) Error() string { return p.err.Error() }
 
+// commitBatch commits the writes of batch in one transaction. On a backend with savepoints, a
+// write that fails after writing is taken back alone, and a transaction that grows past what one
+// commit may carry ends before the write that overfilled it: the rest go in the next commit.
 func (s *Store) commitBatch(batch []*write) {
 	results := make([]writeResult, len(batch))
 	var sealed Checkpoint
-	var writeTime time.Duration // bbolt's time writing and syncing, read once the commit is done
+	var rest []*write // writes that did not fit, for the next transaction
 	began := time.Now()
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		if s.metrics != nil {
-			btx.OnCommit(func() { st := btx.Stats(); writeTime = st.GetWriteTime() })
-		}
-		for _, name := range appendOnly {
-			btx.Bucket(name).FillPercent = 1.0
-		}
-		state := &batchState{size: logSize(btx)}
+	durable, err := s.be.update(func(kv kvWriter) error {
+		sp, _ := kv.(savepointer)
+		state := &batchState{size: logSize(kv)}
 		start := state.size
+	writes:
 		for i, w := range batch {
-			tx := &Tx{ReadTx: ReadTx{btx: btx}, state: state}
-			if err := w.fn(tx); err != nil {
+			tx := &Tx{ReadTx: ReadTx{kv: kv}, w: kv, state: state}
+			mark, size := 0, state.size
+			if sp != nil {
+				mark = sp.savepoint()
+			}
+			err := w.fn(tx)
+			if sp != nil && (sp.full() || (err != nil && tx.dirty)) {
+				sp.rollbackTo(mark)
+				state.size = size
+				switch {
+				case err != nil:
+					results[i].err = err
+					continue
+				case i == 0:
+					results[i].err = ErrWriteTooLarge
+					continue
+				}
+				rest = batch[i:]
+				batch, results = batch[:i], results[:i]
+				break writes
+			}
+			if err != nil {
 				if tx.dirty {
 					return &poisoned{at: i, err: err}
 				}
@@ -308,7 +384,7 @@ func (s *Store) commitBatch(batch []*write) {
 		if state.size == start {
 			return nil
 		}
-		cp, err := s.seal(btx, state.size)
+		cp, err := s.seal(kv, state.size)
 		sealed = cp
 		return err
 	})
@@ -316,7 +392,7 @@ func (s *Store) commitBatch(batch []*write) {
 	switch {
 	case errors.As(err, &p) && len(batch) > 1:
 		// One writer broke the shared transaction: give every writer a transaction of its own.
-		for _, w := range batch {
+		for _, w := range append(batch, rest...) {
 			s.commitBatch([]*write{w})
 		}
 		return
@@ -324,12 +400,12 @@ func (s *Store) commitBatch(batch []*write) {
 		err = p.err
 	}
 	if err != nil {
-		for _, w := range batch {
+		for _, w := range append(batch, rest...) {
 			w.result <- writeResult{err: err}
 		}
 		return
 	}
-	s.metrics.observeCommit(len(batch), time.Since(began), writeTime)
+	s.metrics.observeCommit(len(batch), time.Since(began), durable)
 	if sealed.Signed != nil {
 		s.mu.Lock()
 		s.latest, s.latestAt = sealed, time.Now()
@@ -337,17 +413,23 @@ func (s *Store) commitBatch(batch []*write) {
 	} else {
 		sealed = s.Latest()
 	}
+	info := batchInfo{id: s.batches, size: len(batch), began: began, landed: time.Now()}
+	s.batches++
 	for i, w := range batch {
 		if results[i].err == nil {
 			results[i].commit.Checkpoint = sealed
 		}
+		results[i].batch = info
 		w.result <- results[i]
+	}
+	if len(rest) > 0 {
+		s.commitBatch(rest)
 	}
 }
 
 // seal records the new log size and signs a checkpoint over the new tree, inside the transaction.
-func (s *Store) seal(btx *bolt.Tx, size int64) (Checkpoint, error) {
-	root, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+func (s *Store) seal(kv kvWriter, size int64) (Checkpoint, error) {
+	root, err := tlog.TreeHash(size, hashReader{kv})
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("store: tree hash: %w", err)
 	}
@@ -355,10 +437,10 @@ func (s *Store) seal(btx *bolt.Tx, size int64) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("store: sign checkpoint: %w", err)
 	}
-	if err := btx.Bucket(bucketMeta).Put(metaKeyLogSize, u64(uint64(size))); err != nil {
+	if err := kv.put(bucketMeta, metaKeyLogSize, u64(uint64(size))); err != nil {
 		return Checkpoint{}, err
 	}
-	if err := btx.Bucket(bucketCheckpoints).Put(u64(uint64(size)), signed); err != nil {
+	if err := kv.put(bucketCheckpoints, u64(uint64(size)), signed); err != nil {
 		return Checkpoint{}, err
 	}
 	return Checkpoint{Size: size, Root: root, Signed: signed}, nil
@@ -378,10 +460,17 @@ type Snapshot struct {
 //
 // Like every read transaction, a long copy holds the pages it reads: the file grows while writes go
 // on, and a remap waits for the copy to end.
-func (s *Store) Backup(ctx context.Context, w io.Writer) (Snapshot, error) {
+//
+// announce, when not nil, is told the copy's length before its first byte is written, so a stream
+// can announce its total.
+func (s *Store) Backup(ctx context.Context, w io.Writer, announce func(size int64)) (Snapshot, error) {
+	if s.db == nil {
+		return Snapshot{}, ErrBackupUnsupported
+	}
 	var snap Snapshot
 	err := s.db.View(func(btx *bolt.Tx) error {
-		size := logSize(btx)
+		kv := boltTx{btx}
+		size := logSize(kv)
 		snap.Checkpoint = Checkpoint{Size: size}
 		if size > 0 {
 			signed := btx.Bucket(bucketCheckpoints).Get(u64(uint64(size)))
@@ -389,11 +478,14 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (Snapshot, error) {
 				return fmt.Errorf("%w: no checkpoint stored for the log's size %d", ErrLogCorrupt, size)
 			}
 			snap.Checkpoint.Signed = clone(signed)
-			root, err := tlog.TreeHash(size, hashReader{btx.Bucket(bucketHashes)})
+			root, err := tlog.TreeHash(size, hashReader{kv})
 			if err != nil {
 				return err
 			}
 			snap.Checkpoint.Root = root
+		}
+		if announce != nil {
+			announce(btx.Size())
 		}
 		n, err := btx.WriteTo(ctxWriter{ctx, w})
 		snap.Size = n
@@ -421,8 +513,8 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func logSize(btx *bolt.Tx) int64 {
-	v := btx.Bucket(bucketMeta).Get(metaKeyLogSize)
+func logSize(kv kvReader) int64 {
+	v := kv.get(bucketMeta, metaKeyLogSize)
 	if v == nil {
 		return 0
 	}

@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/candorhq/candor/internal/store"
 	"github.com/candorhq/candor/internal/translog"
@@ -70,200 +67,6 @@ func addParticipant(ctx context.Context, s *store.Store, name string) (uuid.UUID
 	return id, commit, err
 }
 
-func TestReopenKeepsEverything(t *testing.T) {
-	ctx := context.Background()
-	s, path, n := openTemp(t)
-	var ids []uuid.UUID
-	for i := range 5 {
-		id, _, err := addParticipant(ctx, s, fmt.Sprint("p", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	var before []*candorv1.Participant
-	var entries [][]byte
-	s.View(func(tx *store.ReadTx) error {
-		before, _ = tx.ListParticipants(uuid.Nil, 0)
-		return tx.Entries(0, 100, func(_ int64, d []byte) error { entries = append(entries, d); return nil })
-	})
-	cp := s.Latest()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s2, err := store.Open(path, n, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	var after []*candorv1.Participant
-	var entries2 [][]byte
-	s2.View(func(tx *store.ReadTx) error {
-		after, _ = tx.ListParticipants(uuid.Nil, 0)
-		return tx.Entries(0, 100, func(_ int64, d []byte) error { entries2 = append(entries2, d); return nil })
-	})
-	if diff := cmp.Diff(before, after, protocmp.Transform()); diff != "" {
-		t.Errorf("participants changed across reopen (-before +after):\n%s", diff)
-	}
-	if diff := cmp.Diff(entries, entries2); diff != "" {
-		t.Errorf("log changed across reopen:\n%s", diff)
-	}
-	if got := s2.Latest(); got.Size != 5 || got.Root != cp.Root || string(got.Signed) != string(cp.Signed) {
-		t.Errorf("checkpoint after reopen = size %d root %v, want size 5 root %v", got.Size, got.Root, cp.Root)
-	}
-	if len(after) != len(ids) || after[0].DisplayName != "p0" {
-		t.Errorf("listing order after reopen: %v", after)
-	}
-}
-
-func TestRefusalInGroupLeavesOthers(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := openTemp(t)
-	refuse := errors.New("refused before writing")
-	poison := errors.New("failed after writing")
-	var wg sync.WaitGroup
-	errs := make([]error, 60)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch i % 3 {
-			case 0:
-				_, _, errs[i] = addParticipant(ctx, s, "ok")
-			case 1:
-				_, errs[i] = s.Update(ctx, func(tx *store.Tx) error { return refuse })
-			case 2:
-				_, errs[i] = s.Update(ctx, func(tx *store.Tx) error {
-					tx.Append(&candorv1.LogEntry{Kind: candorv1.EntryKind_ENTRY_KIND_BODY_CREATED})
-					return poison
-				})
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		want := []error{nil, refuse, poison}[i%3]
-		if !errors.Is(err, want) {
-			t.Errorf("write %d: got %v, want %v", i, err, want)
-		}
-	}
-	var n int
-	var kinds []candorv1.EntryKind
-	s.View(func(tx *store.ReadTx) error {
-		ps, err := tx.ListParticipants(uuid.Nil, 0)
-		n = len(ps)
-		tx.Entries(0, 1000, func(_ int64, d []byte) error {
-			var e candorv1.LogEntry
-			if err := protoUnmarshal(d, &e); err != nil {
-				return err
-			}
-			kinds = append(kinds, e.Kind)
-			return nil
-		})
-		return err
-	})
-	if n != 20 || len(kinds) != 20 {
-		t.Errorf("got %d participants and %d entries, want 20 and 20", n, len(kinds))
-	}
-	for i, k := range kinds {
-		if k != candorv1.EntryKind_ENTRY_KIND_PARTICIPANT_ADDED {
-			t.Errorf("entry %d is %v: a failed write's entry was committed", i, k)
-		}
-	}
-	if got := s.Latest().Size; got != 20 {
-		t.Errorf("checkpoint size = %d, want 20", got)
-	}
-}
-
-func TestConcurrentWritesShareCommits(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := openTemp(t)
-	const writers, each = 32, 20
-	var mu sync.Mutex
-	seen := map[int64]bool{}
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				_, c, err := addParticipant(ctx, s, "x")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				for _, i := range c.Indexes {
-					if seen[i] {
-						t.Errorf("index %d handed out twice", i)
-					}
-					seen[i] = true
-				}
-				mu.Unlock()
-				if c.Checkpoint.Size <= c.Indexes[0] {
-					t.Errorf("checkpoint size %d does not cover index %d", c.Checkpoint.Size, c.Indexes[0])
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != writers*each || s.Latest().Size != writers*each {
-		t.Errorf("got %d indexes, size %d; want %d", len(seen), s.Latest().Size, writers*each)
-	}
-}
-
-func TestProofsVerifyAgainstCheckpoints(t *testing.T) {
-	ctx := context.Background()
-	s, _, n := openTemp(t)
-	var commits []store.Commit
-	for i := range 40 {
-		_, c, err := addParticipant(ctx, s, fmt.Sprint(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		commits = append(commits, c)
-	}
-	for _, c := range commits {
-		cp, err := translog.OpenCheckpoint(c.Checkpoint.Signed, n.s.VerifierKey())
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx := c.Indexes[0]
-		s.View(func(tx *store.ReadTx) error {
-			data, err := tx.Entry(idx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			proof, err := tx.InclusionProof(idx, cp.Size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := translog.VerifyInclusion(idx, data, translog.HashesToBytes(proof), cp); err != nil {
-				t.Errorf("entry %d in tree %d: %v", idx, cp.Size, err)
-			}
-			latest, _ := translog.OpenCheckpoint(s.Latest().Signed, n.s.VerifierKey())
-			cons, err := tx.ConsistencyProof(cp.Size, latest.Size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := translog.VerifyConsistency(cp, latest, translog.HashesToBytes(cons)); err != nil {
-				t.Errorf("consistency %d -> %d: %v", cp.Size, latest.Size, err)
-			}
-			return nil
-		})
-	}
-	s.View(func(tx *store.ReadTx) error {
-		if _, err := tx.InclusionProof(40, 40); !errors.Is(err, store.ErrBadRange) {
-			t.Errorf("proof past the tree: got %v, want ErrBadRange", err)
-		}
-		if _, err := tx.ConsistencyProof(41, 40); !errors.Is(err, store.ErrBadRange) {
-			t.Errorf("consistency past the tree: got %v, want ErrBadRange", err)
-		}
-		return nil
-	})
-}
-
 func TestOpenRefusesAlteredTree(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -312,14 +115,6 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 				t.Fatalf("Open on an altered tree: got %v, want ErrLogCorrupt", err)
 			}
 		})
-	}
-}
-
-func TestUpdateAfterClose(t *testing.T) {
-	s, _, _ := openTemp(t)
-	s.Close()
-	if _, _, err := addParticipant(context.Background(), s, "late"); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("write after Close: got %v, want ErrClosed", err)
 	}
 }
 

@@ -8,22 +8,22 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// ReadTx reads the store inside one bbolt transaction. Everything it returns is a copy, valid after
-// the transaction ends.
+// ReadTx reads the store inside one transaction of its backend. Everything it returns is a copy,
+// valid after the transaction ends.
 type ReadTx struct {
-	btx *bolt.Tx
+	kv kvReader
 }
 
 // Tx is a write transaction. Writes mark it dirty: a closure that returns an error after a write
 // breaks its whole group (see [Store.Update]), so closures check their rules before they write.
 type Tx struct {
 	ReadTx
+	w        kvWriter
 	state    *batchState
 	dirty    bool
 	appended []int64
@@ -39,7 +39,7 @@ type batchState struct {
 var marshal = proto.MarshalOptions{Deterministic: true}
 
 func (tx *ReadTx) get(bucket, key []byte, m proto.Message) (bool, error) {
-	v := tx.btx.Bucket(bucket).Get(key)
+	v := tx.kv.get(bucket, key)
 	if v == nil {
 		return false, nil
 	}
@@ -60,12 +60,12 @@ func (tx *Tx) put(bucket, key []byte, m proto.Message) error {
 
 func (tx *Tx) putRaw(bucket, key, value []byte) error {
 	tx.dirty = true
-	return tx.btx.Bucket(bucket).Put(key, value)
+	return tx.w.put(bucket, key, value)
 }
 
 func (tx *Tx) delete(bucket, key []byte) error {
 	tx.dirty = true
-	return tx.btx.Bucket(bucket).Delete(key)
+	return tx.w.delete(bucket, key)
 }
 
 // key joins fixed-size key parts.
@@ -86,17 +86,17 @@ func id(u uuid.UUID) []byte { return u[:] }
 // scan calls fn for each key under prefix, after the key `after` (exclusive; nil for the start),
 // until fn returns false or limit keys were visited (limit <= 0: no limit).
 func (tx *ReadTx) scan(bucket, prefix, after []byte, limit int, fn func(k, v []byte) (bool, error)) error {
-	c := tx.btx.Bucket(bucket).Cursor()
+	c := tx.kv.cursor(bucket)
 	var k, v []byte
 	if after != nil {
-		k, v = c.Seek(after)
+		k, v = c.seek(after)
 		if k != nil && bytes.Equal(k, after) {
-			k, v = c.Next()
+			k, v = c.next()
 		}
 	} else {
-		k, v = c.Seek(prefix)
+		k, v = c.seek(prefix)
 	}
-	for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = c.next() {
 		if limit > 0 && n == limit {
 			return nil
 		}
@@ -113,7 +113,7 @@ func (tx *ReadTx) scan(bucket, prefix, after []byte, limit int, fn func(k, v []b
 
 // AdminTokenHash returns the SHA-256 of the admin token, or nil before the first start finished.
 func (tx *ReadTx) AdminTokenHash() []byte {
-	return clone(tx.btx.Bucket(bucketMeta).Get(metaKeyAdminTokenHash))
+	return clone(tx.kv.get(bucketMeta, metaKeyAdminTokenHash))
 }
 
 // SetAdminTokenHash records the SHA-256 of the admin token.
@@ -122,7 +122,7 @@ func (tx *Tx) SetAdminTokenHash(h []byte) error {
 }
 
 // LogOrigin returns the log's origin line, or "" before it was chosen.
-func (tx *ReadTx) LogOrigin() string { return string(tx.btx.Bucket(bucketMeta).Get(metaKeyOrigin)) }
+func (tx *ReadTx) LogOrigin() string { return string(tx.kv.get(bucketMeta, metaKeyOrigin)) }
 
 // SetLogOrigin records the log's origin line, chosen once on first start.
 func (tx *Tx) SetLogOrigin(origin string) error {
@@ -131,7 +131,7 @@ func (tx *Tx) SetLogOrigin(origin string) error {
 
 // ParticipantByToken returns the participant whose token hashes to h.
 func (tx *ReadTx) ParticipantByToken(h []byte) (uuid.UUID, error) {
-	v := tx.btx.Bucket(bucketTokens).Get(h)
+	v := tx.kv.get(bucketTokens, h)
 	if len(v) != 16 {
 		return uuid.Nil, ErrTokenNotFound
 	}
@@ -283,14 +283,16 @@ func (tx *ReadTx) Call(b, c uuid.UUID) (*candorv1.Call, error) {
 // PutCall stores a call, its head, and (when the call is new) its eligibility index.
 func (tx *Tx) PutCall(b, c uuid.UUID, m *candorv1.Call) error {
 	k := key(id(b), id(c))
-	if tx.btx.Bucket(bucketCallHeads).Get(k) == nil {
+	if tx.kv.get(bucketCallHeads, k) == nil {
 		// Eligibility is fixed when a call opens: index it once.
 		for _, name := range m.GetEligibleParticipants() {
 			p, err := uuid.Parse(strings.TrimPrefix(name, "participants/"))
 			if err != nil {
 				return fmt.Errorf("store: eligible participant %q: %w", name, err)
 			}
-			if err := tx.putRaw(bucketEligible, key(id(c), id(p)), nil); err != nil {
+			// A non-empty value: bbolt reads back an empty value put in the same transaction as
+			// nil, which would read as "not eligible" until the commit.
+			if err := tx.putRaw(bucketEligible, key(id(c), id(p)), eligibleMark); err != nil {
 				return err
 			}
 		}
@@ -315,9 +317,13 @@ func (tx *ReadTx) CallHead(b, c uuid.UUID) (*candorv1.Call, error) {
 	return m, err
 }
 
+// eligibleMark is the value of an eligibility index key (files written before it hold empty values,
+// which read as present once committed).
+var eligibleMark = []byte{1}
+
 // IsEligible reports whether participant p was eligible in call c when it opened.
 func (tx *ReadTx) IsEligible(c, p uuid.UUID) bool {
-	return tx.btx.Bucket(bucketEligible).Get(key(id(c), id(p))) != nil
+	return tx.kv.get(bucketEligible, key(id(c), id(p))) != nil
 }
 
 // ListCalls returns up to limit calls of a body after the given call.
@@ -355,7 +361,7 @@ func (tx *ReadTx) DueCalls(now time.Time, limit int) ([]CallDeadline, error) {
 
 // NextDeadline returns the earliest deadline of an open call, if any.
 func (tx *ReadTx) NextDeadline() (time.Time, bool) {
-	k, _ := tx.btx.Bucket(bucketDeadlines).Cursor().First()
+	k, _ := tx.kv.cursor(bucketDeadlines).first()
 	if k == nil {
 		return time.Time{}, false
 	}
@@ -452,11 +458,7 @@ const (
 // Filed returns how many records of kind participant p has filed in call c, superseded ones
 // included. Calls opened before this count was kept start from the records filed since.
 func (tx *ReadTx) Filed(c, p uuid.UUID, kind FiledKind) int {
-	b := tx.btx.Bucket(bucketFiled)
-	if b == nil {
-		return 0 // a data file from before the count, opened read-only
-	}
-	v := b.Get(key(id(c), id(p), []byte{byte(kind)}))
+	v := tx.kv.get(bucketFiled, key(id(c), id(p), []byte{byte(kind)}))
 	if len(v) != 4 {
 		return 0
 	}
@@ -555,7 +557,7 @@ func (tx *ReadTx) Positions(c uuid.UUID) ([]*candorv1.PositionStatement, error) 
 // Request returns the log index of the entry a request id already produced (AIP-155) and the
 // fingerprint of the request that produced it, if any.
 func (tx *ReadTx) Request(key []byte) (index int64, fingerprint []byte, ok bool) {
-	v := tx.btx.Bucket(bucketRequests).Get(key)
+	v := tx.kv.get(bucketRequests, key)
 	if len(v) < 8 {
 		return 0, nil, false
 	}

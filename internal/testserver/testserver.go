@@ -5,6 +5,7 @@ package testserver
 
 import (
 	"context"
+	"github.com/google/uuid"
 	"io"
 	"log/slog"
 	"net"
@@ -71,6 +72,18 @@ func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n }
 func PageBytes(n int) Option { return func(c *daemon.Config) { c.PageBytes = n } }
 
 // Logger sends the server's logs (the request log among them) to l instead of discarding them.
+// Etcd keeps the server's state and log in the etcd cluster at endpoints, under prefix ("": a
+// prefix of its own), instead of a bbolt file. Replicas of one store share a prefix.
+func Etcd(endpoints []string, prefix string) Option {
+	if prefix == "" {
+		prefix = "/test/" + uuid.NewString() + "/"
+	}
+	return func(c *daemon.Config) {
+		c.Store = "etcd"
+		c.Etcd = daemon.EtcdConfig{Endpoints: endpoints, Prefix: prefix, MaxTxnOps: 4096, LeaseTTL: 2 * time.Second}
+	}
+}
+
 func Logger(l *slog.Logger) Option { return func(c *daemon.Config) { c.Logger = l } }
 
 // Start starts a server; it stops when the test ends.

@@ -40,10 +40,11 @@ type EtcdConfig struct {
 	// Default 5 s.
 	LeaseTTL time.Duration
 	// KeepAlive is how often the client pings each member's connection, so one that stopped
-	// answering (a frozen machine) is dropped and requests go to the others. It must not be below
-	// the cluster's --grpc-keepalive-min-time (etcd's default 5 s). Default 5 s.
+	// answering (a frozen machine) is dropped and requests go to the others. grpc-go raises
+	// anything below 10 s to 10 s. Default 10 s.
 	KeepAlive time.Duration
-	// RequestTimeout bounds each request to the cluster. Default 5 s.
+	// RequestTimeout bounds each request to the cluster. A request caught by an etcd leader's
+	// death waits it out, holding the batch behind it: keep it short. Default 2 s.
 	RequestTimeout time.Duration
 }
 
@@ -73,8 +74,8 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 		Endpoints:            ec.Endpoints,
 		TLS:                  tlsConf,
 		DialTimeout:          5 * time.Second,
-		DialKeepAliveTime:    cmp.Or(ec.KeepAlive, 5*time.Second),
-		DialKeepAliveTimeout: cmp.Or(ec.KeepAlive, 5*time.Second),
+		DialKeepAliveTime:    cmp.Or(ec.KeepAlive, 10*time.Second),
+		DialKeepAliveTimeout: 2 * time.Second,
 		Logger:               zap.NewNop(), // the client's retries are noise; the store logs what an operator acts on
 	})
 	if err != nil {
@@ -87,7 +88,7 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 	st, err := store.OpenEtcd(cli, n, store.EtcdOptions{
 		Options:   store.Options{Registerer: d.registerer()},
 		Prefix:    ec.Prefix,
-		Limits:    store.EtcdLimits{MaxTxnOps: ec.MaxTxnOps, MaxRequestBytes: ec.MaxRequestBytes, Timeout: ec.RequestTimeout},
+		Limits:    store.EtcdLimits{MaxTxnOps: ec.MaxTxnOps, MaxRequestBytes: ec.MaxRequestBytes, Timeout: cmp.Or(ec.RequestTimeout, 2*time.Second)},
 		Advertise: advertise,
 		LeaseTTL:  ec.LeaseTTL,
 		Logger:    d.log,
@@ -108,16 +109,17 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 	return st, nil
 }
 
-// router forwards writes to the replica that sequences the log (rpc.Router), over one connection
-// per sequencer address, kept until the sequencer moves.
+// router forwards writes to the replica that sequences the log (rpc.Router). It keeps one
+// connection per address it has forwarded to, for as long as it runs: closing the old sequencer's
+// connection when the sequencer moves would cancel writes still on their way over it, and a
+// cluster has few replicas.
 type router struct {
 	store *store.Store
 	tls   bool
 	log   *slog.Logger
 
-	mu   sync.Mutex
-	addr string
-	conn *grpc.ClientConn
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
 }
 
 func (r *router) Route() (*grpc.ClientConn, error) {
@@ -130,11 +132,8 @@ func (r *router) Route() (*grpc.ClientConn, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.conn != nil && r.addr == addr {
-		return r.conn, nil
-	}
-	if r.conn != nil {
-		r.conn.Close()
+	if conn, ok := r.conns[addr]; ok {
+		return conn, nil
 	}
 	creds := insecure.NewCredentials()
 	if host, _, _ := net.SplitHostPort(addr); r.tls && !isLoopback(host) {
@@ -145,14 +144,17 @@ func (r *router) Route() (*grpc.ClientConn, error) {
 		return nil, err
 	}
 	r.log.Info("forwarding writes to the sequencer", "sequencer", addr)
-	r.addr, r.conn = addr, conn
+	if r.conns == nil {
+		r.conns = make(map[string]*grpc.ClientConn)
+	}
+	r.conns[addr] = conn
 	return conn, nil
 }
 
 func (r *router) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.conn != nil {
-		r.conn.Close()
+	for _, conn := range r.conns {
+		conn.Close()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -55,6 +56,12 @@ func (s *Server) forward(ctx context.Context, method string, req any) (reply any
 		return nil, true, err
 	}
 	if err := conn.Invoke(metadata.NewOutgoingContext(ctx, out), method, req, resp); err != nil {
+		if status.Code(err) == codes.Canceled && ctx.Err() == nil {
+			// The hop broke, not the caller: the write may or may not have committed, and its
+			// retry (same request id) is answered from the log either way.
+			return nil, true, withInfo(codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE,
+				"the connection to the sequencer broke; retry with the same request id", nil)
+		}
 		return nil, true, err // the sequencer's status, reason and all
 	}
 	return resp, true, nil

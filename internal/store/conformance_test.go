@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/candorhq/candor/internal/etcdtest"
@@ -66,6 +67,7 @@ func TestConformance(t *testing.T) {
 		t.Run("BatchesSplitAtTheTxnLimit", func(t *testing.T) { etcdBatchesSplit(t, cli) })
 		t.Run("OneSequencer", func(t *testing.T) { etcdOneSequencer(t, cli) })
 		t.Run("DeposedSequencerCannotCommit", func(t *testing.T) { etcdDeposedSequencer(t, cli) })
+		t.Run("ChangedUnderTheCacheFailsTheBatch", func(t *testing.T) { etcdChangedUnderTheCache(t, cli) })
 	})
 }
 
@@ -578,4 +580,39 @@ func etcdDeposedSequencer(t *testing.T, cli *clientv3.Client) {
 		}
 		return nil
 	})
+}
+
+// etcdChangedUnderTheCache: the sequencer remembers the records its batches read and wrote, but a
+// record changed in etcd by anything else is never decided on: the batch that read the remembered
+// value fails its compare, and the next one reads the new value.
+func etcdChangedUnderTheCache(t *testing.T, cli *clientv3.Client) {
+	ctx := context.Background()
+	s, _, _ := openEtcd(t, cli, "/cache/", store.EtcdLimits{MaxTxnOps: 4096})
+	p, _, err := addParticipant(ctx, s, "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := func(tx *store.Tx) (string, error) {
+		m, err := tx.Participant(p)
+		if err != nil {
+			return "", err
+		}
+		seen := m.DisplayName
+		m.DisplayName += "+"
+		return seen, tx.PutParticipant(p, m)
+	}
+	var seen string
+	if _, err := s.Update(ctx, func(tx *store.Tx) (err error) { seen, err = rename(tx); return err }); err != nil || seen != "before" {
+		t.Fatalf("first rename saw %q, %v", seen, err)
+	}
+	changed, _ := proto.Marshal(&candorv1.Participant{Name: "participants/" + p.String(), DisplayName: "changed elsewhere"})
+	if _, err := cli.Put(ctx, "/cache/participants/"+string(p[:]), string(changed)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, func(tx *store.Tx) (err error) { seen, err = rename(tx); return err }); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a batch that read a record changed in etcd: got %v (it saw %q), want ErrConflict", err, seen)
+	}
+	if _, err := s.Update(ctx, func(tx *store.Tx) (err error) { seen, err = rename(tx); return err }); err != nil || seen != "changed elsewhere" {
+		t.Fatalf("the next batch saw %q, %v; want the value changed in etcd", seen, err)
+	}
 }

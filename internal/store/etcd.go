@@ -192,20 +192,24 @@ func (q *sequencer) state() (bool, string) {
 }
 
 // fence is the compare every batch carries: this replica's election key, as it created it.
-func (q *sequencer) fence() (clientv3.Cmp, error) {
+// term names the leadership it guards (the key's creation revision).
+func (q *sequencer) fence() (cmp clientv3.Cmp, term int64, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.leading {
-		return clientv3.Cmp{}, ErrNotSequencer
+		return clientv3.Cmp{}, 0, ErrNotSequencer
 	}
-	return clientv3.Compare(clientv3.CreateRevision(q.leadKey), "=", q.leadRev), nil
+	return clientv3.Compare(clientv3.CreateRevision(q.leadKey), "=", q.leadRev), q.leadRev, nil
 }
 
 func (q *sequencer) set(leading bool, key string, rev int64) {
 	q.mu.Lock()
 	q.leading, q.leadKey, q.leadRev = leading, key, rev
-	if leading {
+	switch {
+	case leading:
 		q.leader = q.advertise
+	case q.leader == q.advertise:
+		q.leader = "" // not this replica any more; the election will name the next
 	}
 	q.mu.Unlock()
 }

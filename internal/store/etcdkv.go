@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -22,9 +24,65 @@ type etcdBackend struct {
 	limits EtcdLimits
 	// fence returns the compare that holds only while this replica is the sequencer, or an error
 	// when it is not: writes are refused before they reach etcd.
-	fence func() (clientv3.Cmp, error)
+	fence func() (cmp clientv3.Cmp, term int64, err error)
 	// lostRace runs after a batch failed its compares, to learn whether the fence was the reason.
 	lostRace func()
+	hashes   hashCache
+	records  recordCache // the committer's alone
+}
+
+// recordCache is what the sequencer's batches read and wrote, with the revision each key last
+// changed at. Only the sequencer writes records, so what it last read or wrote is current, and a
+// batch reads it without a round trip to etcd. A hit is still compared at commit like any read: if
+// anything else changed a key, the batch fails whole and the cache starts over. It also starts
+// over with every term of leadership and after every failed batch.
+type recordCache struct {
+	term int64
+	m    map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	value  []byte // nil: the key is absent
+	modRev int64
+}
+
+// maxCachedRecords bounds the cache; when full it starts over.
+const maxCachedRecords = 1 << 18
+
+func (c *recordCache) reset(term int64) { c.term, c.m = term, make(map[string]cachedRecord) }
+
+func (c *recordCache) put(k string, value []byte, modRev int64) {
+	if len(c.m) >= maxCachedRecords {
+		c.reset(c.term)
+	}
+	c.m[k] = cachedRecord{value: value, modRev: modRev}
+}
+
+// hashCache keeps tree hashes read from etcd. A stored hash never changes once committed, and the
+// same few (the tree's right edge) are read by every append and every seal: without the cache each
+// is a round trip to etcd inside the committer. Only values read from etcd go in, never a batch's
+// own uncommitted writes.
+type hashCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// maxCachedHashes bounds the cache (about 100 bytes an entry); when full it starts over.
+const maxCachedHashes = 1 << 17
+
+func (c *hashCache) get(k string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *hashCache) put(k string, v []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedHashes {
+		c.m = make(map[string][]byte)
+	}
+	c.m[k] = v
 }
 
 // EtcdLimits are what one etcd transaction may carry: the cluster's --max-txn-ops and
@@ -32,7 +90,7 @@ type etcdBackend struct {
 type EtcdLimits struct {
 	MaxTxnOps       int // default 128, etcd's default
 	MaxRequestBytes int // default 1.5 MiB, etcd's default
-	// Timeout bounds each request to the cluster. Default 5 s.
+	// Timeout bounds each request to the cluster. Default 2 s.
 	Timeout time.Duration
 }
 
@@ -44,7 +102,7 @@ func (l *EtcdLimits) setDefaults() {
 		l.MaxRequestBytes = 1536 * 1024
 	}
 	if l.Timeout <= 0 {
-		l.Timeout = 5 * time.Second
+		l.Timeout = 2 * time.Second
 	}
 }
 
@@ -85,16 +143,22 @@ func (b *etcdBackend) update(fn func(kvWriter) error) (time.Duration, error) {
 	if b.fence == nil {
 		return 0, errors.New("store: etcd writes need a sequencer")
 	}
-	fence, err := b.fence()
+	fence, term, err := b.fence()
 	if err != nil {
 		return 0, err
 	}
-	w := &etcdWrite{etcdRead: etcdRead{be: b}, writes: map[string]*etcdOp{}}
-	if err := fn(w); err != nil {
-		return 0, err
+	if b.records.m == nil || b.records.term != term {
+		b.records.reset(term)
 	}
+	w := &etcdWrite{etcdRead: etcdRead{be: b, cache: &b.records}, writes: map[string]*etcdOp{}}
+	err = fn(w)
 	if w.err != nil {
-		return 0, w.err
+		b.records.reset(term)
+		return 0, w.err // fn decided on a read that failed: its answer means nothing
+	}
+	if err != nil {
+		b.records.reset(term) // a poisoned batch is retried; its reads are not worth the doubt
+		return 0, err
 	}
 	if len(w.writes) == 0 {
 		return 0, nil
@@ -114,13 +178,25 @@ func (b *etcdBackend) update(fn func(kvWriter) error) (time.Duration, error) {
 	began := time.Now()
 	resp, err := b.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
+		b.records.reset(term)
 		return 0, fmt.Errorf("%w: commit: %w", ErrUnavailable, err)
 	}
 	if !resp.Succeeded {
+		b.records.reset(term)
 		if b.lostRace != nil {
 			b.lostRace()
 		}
 		return 0, ErrConflict
+	}
+	for k, op := range w.writes {
+		if bytes.HasPrefix([]byte(k), []byte(b.prefix+string(bucketLog)+"/")) || bytes.HasPrefix([]byte(k), []byte(b.prefix+string(bucketHashes)+"/")) {
+			continue // never read again by a batch (hashes have their own cache)
+		}
+		if op.deleted {
+			b.records.put(k, nil, 0)
+		} else {
+			b.records.put(k, op.value, resp.Header.Revision)
+		}
 	}
 	return time.Since(began), nil
 }
@@ -130,22 +206,32 @@ func (b *etcdBackend) close() error { return nil } // the client belongs to whoe
 // etcdRead is a read transaction: every read is at the revision of its first read. A read that
 // fails is remembered; the transaction then returns that error, whatever fn decided.
 type etcdRead struct {
-	be   *etcdBackend
-	rev  int64 // 0 until the first read fixes it
-	err  error
-	seen map[string]int64 // mod revision of each key read (0: absent), for a write's compares
+	be    *etcdBackend
+	cache *recordCache // a batch's: the sequencer's record cache; nil in a read transaction
+	rev   int64        // 0 until the first read fixes it
+	err   error
+	seen  map[string]int64 // mod revision of each key read (0: absent), for a write's compares
 }
 
 func (r *etcdRead) get1(key string, opts ...clientv3.OpOption) *clientv3.GetResponse {
 	if r.err != nil {
 		return nil
 	}
-	if r.rev != 0 {
-		opts = append(opts, clientv3.WithRev(r.rev))
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.be.limits.Timeout)
 	defer cancel()
-	resp, err := r.be.cli.Get(ctx, key, opts...)
+	var resp *clientv3.GetResponse
+	var err error
+	if r.rev != 0 {
+		// The transaction's first read was linearizable and fixed its revision; later reads at that
+		// revision need no round trip through etcd's leader: any member that has applied it answers
+		// alone. One that has not (ErrFutureRev) is asked again, linearizably.
+		resp, err = r.be.cli.Get(ctx, key, append(opts, clientv3.WithRev(r.rev), clientv3.WithSerializable())...)
+		if errors.Is(err, rpctypes.ErrFutureRev) {
+			resp, err = r.be.cli.Get(ctx, key, append(opts, clientv3.WithRev(r.rev))...)
+		}
+	} else {
+		resp, err = r.be.cli.Get(ctx, key, opts...)
+	}
 	if err != nil {
 		r.err = fmt.Errorf("%w: read: %w", ErrUnavailable, err)
 		return nil
@@ -165,6 +251,19 @@ func (r *etcdRead) note(key string, modRev int64) {
 
 func (r *etcdRead) get(bucket, key []byte) []byte {
 	k := r.be.key(bucket, key)
+	hash := bytes.Equal(bucket, bucketHashes)
+	if hash {
+		if v := r.be.hashes.get(k); v != nil {
+			return v
+		}
+	}
+	cached := r.cache != nil && !immutable(bucket)
+	if cached {
+		if c, ok := r.cache.m[k]; ok {
+			r.note(k, c.modRev)
+			return c.value
+		}
+	}
 	resp := r.get1(k)
 	if resp == nil {
 		return nil
@@ -173,10 +272,19 @@ func (r *etcdRead) get(bucket, key []byte) []byte {
 		if !immutable(bucket) {
 			r.note(k, 0)
 		}
+		if cached {
+			r.cache.put(k, nil, 0)
+		}
 		return nil
 	}
 	if !immutable(bucket) {
 		r.note(k, resp.Kvs[0].ModRevision)
+	}
+	if cached {
+		r.cache.put(k, present(resp.Kvs[0].Value), resp.Kvs[0].ModRevision)
+	}
+	if hash {
+		r.be.hashes.put(k, resp.Kvs[0].Value)
 	}
 	return present(resp.Kvs[0].Value)
 }

@@ -80,7 +80,7 @@ test: check-generate lint test-tools ## The whole test suite (what CI runs).
 	$(GO) test -race -count=1 ./...
 
 .PHONY: bench
-bench: ## Load a fresh candord: health-check ceiling, then declarations and ballots over gRPC and over REST (CONCURRENCY=256 DURATION=10s ...).
+bench: ## Load a fresh candord: health-check ceiling, then declarations and ballots over gRPC and over REST; then on a 3-member etcd cluster, 1 and 2 replicas (CONCURRENCY=256 DURATION=10s CLUSTER=1 ...).
 	./scripts/bench.sh
 
 .PHONY: bench-go
@@ -90,6 +90,10 @@ bench-go: ## Go benchmarks: write path, log, large logs up to 1M entries.
 .PHONY: crash-test
 crash-test: ## SIGKILL candord 20 times under writes; no acknowledged write may be lost.
 	$(GO) test -count=1 -run TestCrash ./internal/crashtest/ -v
+
+.PHONY: cluster-test
+cluster-test: ## 3 etcd members, 2 candord replicas under writes: SIGKILL etcd's leader, then the sequencing replica, then SIGSTOP etcd's leader; nothing lost or applied twice.
+	$(GO) test -count=1 -timeout 10m -run '^TestClusterFaults$$' ./internal/clustertest/ -v
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for a short while.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +58,10 @@ const (
 
 // Config says which server to load and how.
 type Config struct {
-	// Addr is the server's address (host:port).
+	// Addr is the server's address (host:port), or the addresses of several replicas of one
+	// server (on an etcd store), comma-separated: connection i then goes to address i mod their
+	// number, so the clients' load is spread over the replicas, and the setup runs through the
+	// first.
 	Addr string
 	// DialOptions are used for every connection; without transport credentials among them the
 	// connections are plaintext. Tokens are sent per call, so none belongs here.
@@ -83,7 +88,7 @@ type Config struct {
 	// ballot. Default 4.
 	Calls int
 	// Conns is how many gRPC connections the clients share, client i using connection i mod Conns.
-	// Default 1 (as ghz does).
+	// Default 1 (as ghz does), or one per address when Addr names several.
 	Conns int
 	// Timeout bounds each RPC. Default 10 s.
 	Timeout time.Duration
@@ -100,6 +105,9 @@ type Config struct {
 func (c *Config) setDefaults() error {
 	if c.Addr == "" {
 		return errors.New("loadtest: no server address")
+	}
+	if slices.Contains(c.addrs(), "") {
+		return fmt.Errorf("loadtest: an empty address in %q", c.Addr)
 	}
 	if c.AdminToken == "" {
 		return errors.New("loadtest: the setup needs the admin token")
@@ -123,7 +131,7 @@ func (c *Config) setDefaults() error {
 		c.Calls = DefaultCalls
 	}
 	if c.Conns <= 0 {
-		c.Conns = 1
+		c.Conns = len(c.addrs())
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
@@ -142,6 +150,9 @@ func (c *Config) setDefaults() error {
 	}
 	return nil
 }
+
+// addrs returns the addresses in Addr.
+func (c *Config) addrs() []string { return strings.Split(c.Addr, ",") }
 
 func (c *Config) progress(format string, args ...any) {
 	if c.Progress != nil {
@@ -163,12 +174,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	addrs := cfg.addrs()
 	conns := make([]*grpc.ClientConn, cfg.Conns)
 	for i := range conns {
 		opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, cfg.DialOptions...)
-		conn, err := grpc.NewClient(cfg.Addr, opts...)
+		addr := addrs[i%len(addrs)]
+		conn, err := grpc.NewClient(addr, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("loadtest: dial %s: %w", cfg.Addr, err)
+			return nil, fmt.Errorf("loadtest: dial %s: %w", addr, err)
 		}
 		defer conn.Close()
 		conns[i] = conn

@@ -2,10 +2,15 @@ package loadtest_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/candorhq/candor/internal/loadtest"
 	ts "github.com/candorhq/candor/internal/testserver"
@@ -81,5 +86,50 @@ func TestOverloadSheds(t *testing.T) {
 	}
 	if len(r.CeilingErrors) != 0 {
 		t.Errorf("health checks failed: %v (they are not writes and are never shed)", r.CeilingErrors)
+	}
+}
+
+// TestRunSpreadsOverAddresses gives Run two addresses: the server, and a second gRPC server that
+// has only the health service. The setup runs through the first; the clients' connections
+// alternate, so the ceiling phase is answered by both, and every write that went to the second
+// fails as Unimplemented while those that went to the first succeed.
+func TestRunSpreadsOverAddresses(t *testing.T) {
+	srv := ts.Start(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := grpc.NewServer()
+	healthpb.RegisterHealthServer(other, health.NewServer())
+	go other.Serve(lis)
+	t.Cleanup(other.Stop)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := loadtest.Run(ctx, loadtest.Config{
+		Addr: srv.Addr + "," + lis.Addr().String(), AdminToken: srv.AdminToken,
+		Participants: 4, Concurrency: 4, Calls: 1,
+		Duration: 300 * time.Millisecond, Warmup: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Conns != 2 {
+		t.Errorf("Conns = %d, want one per address (2)", r.Conns)
+	}
+	if r.Ceiling.Count == 0 || len(r.CeilingErrors) != 0 {
+		t.Errorf("ceiling: %d checks, errors %v; want checks and no errors", r.Ceiling.Count, r.CeilingErrors)
+	}
+	if r.Declarations.Count == 0 {
+		t.Error("no declaration succeeded through the first address")
+	}
+	if r.WriteErrors["Unimplemented"] == 0 || len(r.WriteErrors) != 1 {
+		t.Errorf("write errors %v, want only Unimplemented, from the second address", r.WriteErrors)
+	}
+
+	for _, addr := range []string{srv.Addr + ",", "," + srv.Addr} {
+		if _, err := loadtest.Run(ctx, loadtest.Config{Addr: addr, AdminToken: srv.AdminToken}); err == nil {
+			t.Errorf("Run with Addr %q: no error, want one for the empty address", addr)
+		}
 	}
 }

@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&cfg.MaxWritesInFlight, "max-writes-in-flight", 4096, "writes in flight past which the server answers ResourceExhausted")
 	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/gRPC collector (host:port); plaintext on loopback, else TLS (default: no traces)")
 	flag.BoolVar(&cfg.OTLPInsecure, "otlp-insecure", false, "send traces in plaintext to a collector that is not on loopback")
+	flag.Float64Var(&cfg.TraceSampleRatio, "otlp-sample-ratio", 0.1, "share of the traces starting here to sample, 0 to 1 (a caller's sampled trace is always followed)")
 	flag.StringVar(&cfg.Store, "store", "bbolt", "where state and log live: bbolt (a file in --data) or etcd (--etcd-endpoints; see docs/etcd.md)")
 	etcdEndpoints := flag.String("etcd-endpoints", "", "etcd members, comma-separated host:port (with --store etcd)")
 	flag.StringVar(&cfg.Etcd.CA, "etcd-cacert", "", "verify the etcd members' certificates with this CA bundle (PEM)")

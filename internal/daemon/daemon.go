@@ -81,6 +81,9 @@ type Config struct {
 	OTLPEndpoint string
 	// OTLPInsecure sends traces in plaintext to a collector that is not on loopback.
 	OTLPInsecure bool
+	// TraceSampleRatio is the share of the traces starting here that are sampled (up to 1; 0 means
+	// every one); a caller's own sampling decision is followed. Used with OTLPEndpoint.
+	TraceSampleRatio float64
 	// TracerProvider, when set, turns traces on and gets them instead of a collector (tests and
 	// benchmarks); its owner shuts it down.
 	TracerProvider trace.TracerProvider

@@ -27,21 +27,44 @@ func BenchmarkDeclareThenVote(b *testing.B) { declareThenVote(b) }
 func BenchmarkMetricsCost(b *testing.B) {
 	b.Run("metrics=off,traces=off", func(b *testing.B) { declareThenVote(b, ts.NoMetrics()) })
 	b.Run("metrics=on", func(b *testing.B) { declareThenVote(b) })
-	b.Run("metrics=on,traces=on", func(b *testing.B) { declareThenVote(b, withTraces) })
+	b.Run("metrics=on,traces=all", func(b *testing.B) { declareThenVote(b, withTraces(1)) })
+	b.Run("metrics=on,traces=10%", func(b *testing.B) { declareThenVote(b, withTraces(0.1)) })
 }
 
 // benchTracerProvider is made once and never shut down: otel binds the tracers that packages take
 // when they start (the service's, the store's) to the first global provider installed, so every run
-// must install the same one.
+// must install the same one. Its sampler is switched between runs.
 var benchTracerProvider = sync.OnceValue(func() *sdktrace.TracerProvider {
 	return sdktrace.NewTracerProvider(
-		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithSampler(&benchSampler),
 		sdktrace.WithBatcher(tracetest.NewNoopExporter()),
 	)
 })
 
-// withTraces turns the daemon's traces on, to benchTracerProvider.
-func withTraces(c *daemon.Config) { c.TracerProvider = benchTracerProvider() }
+// switchSampler is a ParentBased ratio sampler whose ratio a benchmark sets.
+type switchSampler struct {
+	s atomic.Pointer[sdktrace.Sampler]
+}
+
+var benchSampler switchSampler
+
+func (s *switchSampler) set(ratio float64) {
+	sampler := sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))
+	s.s.Store(&sampler)
+}
+
+func (s *switchSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return (*s.s.Load()).ShouldSample(p)
+}
+
+func (s *switchSampler) Description() string { return "switchSampler" }
+
+// withTraces turns the daemon's traces on, to benchTracerProvider, sampling ratio of them (as
+// candord --otlp-sample-ratio does).
+func withTraces(ratio float64) ts.Option {
+	benchSampler.set(ratio)
+	return func(c *daemon.Config) { c.TracerProvider = benchTracerProvider() }
+}
 
 func declareThenVote(b *testing.B, opts ...ts.Option) {
 	srv := ts.Start(b, opts...)

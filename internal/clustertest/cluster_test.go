@@ -29,7 +29,8 @@ const (
 	// stopped; the transaction size candord may use; how long a dead sequencer holds the log; and
 	// how long candord waits for one etcd request. A transaction sent through a follower just as
 	// the leader dies is lost with it and answered only by that timeout, while the sequencer's
-	// batch waits: at candord's default of 5 s, writes then stop for more than maxPause.
+	// batch waits: at 5 s, writes stopped for more than maxPause, which is why candord's default is
+	// now 2 s (the test says so explicitly, so a change of default cannot slip past it).
 	etcdElection   = 500 * time.Millisecond
 	stopFor        = 3 * etcdElection
 	maxTxnOps      = 4096

@@ -467,27 +467,27 @@ func etcdBatchesSplit(t *testing.T, cli *clientv3.Client) {
 	}
 }
 
+// openReplica opens one replica of the store under prefix, advertising addr, with a short lease.
+// It is closed at the end of the test.
+func openReplica(t *testing.T, cli *clientv3.Client, n notary, prefix, addr string) *store.Store {
+	s, err := store.OpenEtcd(cli, n, store.EtcdOptions{Prefix: prefix, Advertise: addr, LeaseTTL: time.Second,
+		Limits: store.EtcdLimits{MaxTxnOps: 4096}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // etcdOneSequencer: of two replicas on one prefix, one sequences and the other's writes are
 // refused; when the sequencer closes, the other takes over and continues the same log, and a
 // deposed sequencer's batch cannot commit.
 func etcdOneSequencer(t *testing.T, cli *clientv3.Client) {
 	ctx := context.Background()
 	n := newNotary(t, t.TempDir())
-	opts := func(addr string) store.EtcdOptions {
-		return store.EtcdOptions{Prefix: "/pair/", Advertise: addr, LeaseTTL: time.Second,
-			Limits: store.EtcdLimits{MaxTxnOps: 4096}}
-	}
-	a, err := store.OpenEtcd(cli, n, opts("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openReplica(t, cli, n, "/pair/", "a")
 	waitSequencer(t, a)
-	b, err := store.OpenEtcd(cli, n, opts("b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openReplica(t, cli, n, "/pair/", "b")
 	if _, _, err := addParticipant(ctx, a, "via a"); err != nil {
 		t.Fatal(err)
 	}
@@ -538,24 +538,12 @@ func etcdOneSequencer(t *testing.T, cli *clientv3.Client) {
 func etcdDeposedSequencer(t *testing.T, cli *clientv3.Client) {
 	ctx := context.Background()
 	n := newNotary(t, t.TempDir())
-	opts := func(addr string) store.EtcdOptions {
-		return store.EtcdOptions{Prefix: "/deposed/", Advertise: addr, LeaseTTL: time.Second,
-			Limits: store.EtcdLimits{MaxTxnOps: 4096}}
-	}
-	a, err := store.OpenEtcd(cli, n, opts("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openReplica(t, cli, n, "/deposed/", "a")
 	waitSequencer(t, a)
 	if _, _, err := addParticipant(ctx, a, "one"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := store.OpenEtcd(cli, n, opts("b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openReplica(t, cli, n, "/deposed/", "b")
 	// Delete a's election key behind its back: b wins, while a still believes it leads.
 	if _, err := cli.Delete(ctx, "/deposed/sequencer/", clientv3.WithPrefix()); err != nil {
 		t.Fatal(err)

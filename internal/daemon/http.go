@@ -157,6 +157,7 @@ func newGateway(conn *grpc.ClientConn) (*runtime.ServeMux, error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithErrorHandler(gatewayError),
+		runtime.WithIncomingHeaderMatcher(gatewayHeader),
 	)
 	ctx := context.Background()
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -168,6 +169,16 @@ func newGateway(conn *grpc.ClientConn) (*runtime.ServeMux, error) {
 		}
 	}
 	return mux, nil
+}
+
+// gatewayHeader passes a REST caller's W3C trace context on to the RPC, so its trace continues
+// into candord's spans as a gRPC caller's does; other headers as the gateway's default does.
+func gatewayHeader(key string) (string, bool) {
+	switch k := strings.ToLower(key); k {
+	case "traceparent", "tracestate":
+		return k, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
 }
 
 // gatewayError writes a google.rpc.Status as the gateway does, after giving an ErrorInfo reason to

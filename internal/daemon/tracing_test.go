@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -125,9 +126,10 @@ func withTraceparent(ctx context.Context) (context.Context, trace.SpanContext) {
 	return metadata.AppendToOutgoingContext(ctx, "traceparent", carrier.Get("traceparent")), caller
 }
 
-// TestTraceJoinsRPCAndService checks that a write over gRPC and one over REST are each a server
-// span for the RPC with the service's span for the use case as its child, and that the gRPC one
-// continues the trace the caller sent.
+// TestTraceJoinsRPCAndService checks that writes over gRPC and over REST are each a server span for
+// the RPC with the service's span for the use case as its child, that both continue a trace the
+// caller sent (grpc metadata, or the HTTP traceparent header), and that a REST call without one
+// starts a trace.
 func TestTraceJoinsRPCAndService(t *testing.T) {
 	srv, rec := startTraced(t, ts.HTTP())
 	admin := ts.NewClient(srv.Conn(), srv.AdminToken)
@@ -135,13 +137,25 @@ func TestTraceJoinsRPCAndService(t *testing.T) {
 	if _, err := admin.Participants.CreateParticipant(ctx, &candorv1.CreateParticipantRequest{DisplayName: "Ada"}); err != nil {
 		t.Fatal(err)
 	}
-	restClient{t, "http://" + srv.HTTPAddr, srv.AdminToken}.must("POST", "/v1/participants", `{"displayName": "Grace"}`)
+	md, _ := metadata.FromOutgoingContext(ctx)
+	req, err := http.NewRequest("POST", "http://"+srv.HTTPAddr+"/v1/participants", strings.NewReader(`{"displayName": "Grace"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+	req.Header.Set("Traceparent", md.Get("traceparent")[0])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST write with a traceparent: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	restClient{t, "http://" + srv.HTTPAddr, srv.AdminToken}.must("POST", "/v1/participants", `{"displayName": "Hopper"}`)
 	srv.Stop()
 
 	got := spans(rec.Ended())
 	rpcs := got.named("candor.v1.ParticipantService/CreateParticipant")
-	if len(rpcs) != 2 {
-		t.Fatalf("%d RPC spans for CreateParticipant, want 2 (gRPC and REST); spans: %v", len(rpcs), got.names())
+	if len(rpcs) != 3 {
+		t.Fatalf("%d RPC spans for CreateParticipant, want 3 (gRPC, REST with and without a traceparent); spans: %v", len(rpcs), got.names())
 	}
 	var fromCaller int
 	for _, rpc := range rpcs {
@@ -152,7 +166,7 @@ func TestTraceJoinsRPCAndService(t *testing.T) {
 		case rpc.SpanContext().TraceID() == caller.TraceID():
 			fromCaller++
 			if rpc.Parent().SpanID() != caller.SpanID() || !rpc.Parent().IsRemote() {
-				t.Errorf("gRPC span's parent %v, want the caller's span %v", rpc.Parent().SpanID(), caller.SpanID())
+				t.Errorf("RPC span's parent %v, want the caller's span %v", rpc.Parent().SpanID(), caller.SpanID())
 			}
 		case rpc.Parent().IsValid():
 			t.Errorf("REST span has parent %v, want a new trace", rpc.Parent().SpanID())
@@ -168,8 +182,8 @@ func TestTraceJoinsRPCAndService(t *testing.T) {
 			t.Errorf("service span of a write that succeeded has status %v", st)
 		}
 	}
-	if fromCaller != 1 {
-		t.Errorf("%d RPC spans continue the caller's trace, want 1 (the gRPC call)", fromCaller)
+	if fromCaller != 2 {
+		t.Errorf("%d RPC spans continue the caller's trace, want 2 (gRPC and REST with a traceparent)", fromCaller)
 	}
 }
 

@@ -66,7 +66,7 @@ func (s *Service) AddMember(ctx context.Context, pr Principal, body, participant
 		return nil, nil, err
 	}
 	var m *candorv1.Membership
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "AddMember", func(tx *store.Tx, now time.Time) error {
 		b, err := tx.Body(body)
 		if err != nil {
 			return err

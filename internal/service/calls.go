@@ -92,7 +92,7 @@ func (s *Service) ListCalls(ctx context.Context, pr Principal, body, after uuid.
 // CloseCall closes an open call and stores its result. The caller must chair the body.
 func (s *Service) CloseCall(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, *candorv1.Receipt, error) {
 	var c *candorv1.Call
-	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, "CloseCall", func(tx *store.Tx, now time.Time) error {
 		var err error
 		if c, err = tx.Call(body, call); err != nil {
 			return err
@@ -483,7 +483,7 @@ func (s *Service) FileDeclaration(ctx context.Context, pr Principal, body, call 
 // ClearDeclaration records the chair's ruling on a participant's current declaration (REVIEW policy).
 func (s *Service) ClearDeclaration(ctx context.Context, pr Principal, body, call, participant uuid.UUID, decision candorv1.ClearanceDecision, note string) (*candorv1.Clearance, *candorv1.Receipt, error) {
 	var cl *candorv1.Clearance
-	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, "ClearDeclaration", func(tx *store.Tx, now time.Time) error {
 		c, err := tx.Call(body, call)
 		if err != nil {
 			return err

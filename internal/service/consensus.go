@@ -70,13 +70,14 @@ func (s *Service) StatePosition(ctx context.Context, pr Principal, body, call uu
 	return ps, rcpt, nil
 }
 
-// updateConsensus runs check and change on a consensus call's record and logs the change. check runs
-// before anything is written; change edits the call and returns the log payload.
-func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call uuid.UUID, chairOnly bool, kind candorv1.EntryKind,
+// updateConsensus runs check and change on a consensus call's record and logs the change, for the
+// use case named (its traces' name). check runs before anything is written; change edits the call
+// and returns the log payload.
+func (s *Service) updateConsensus(ctx context.Context, useCase string, pr Principal, body, call uuid.UUID, chairOnly bool, kind candorv1.EntryKind,
 	check func(c *candorv1.Call, now time.Time) error,
 	change func(c *candorv1.Call, now time.Time) *candorv1.LogEntry) (*candorv1.Call, *candorv1.Receipt, error) {
 	var c *candorv1.Call
-	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, useCase, func(tx *store.Tx, now time.Time) error {
 		var err error
 		if c, err = tx.Call(body, call); err != nil {
 			return err
@@ -111,7 +112,7 @@ func (s *Service) updateConsensus(ctx context.Context, pr Principal, body, call 
 // ProposeDesignation proposes (or revises) the consensus level and opens an objection window of
 // windowSeconds (0: the default; see [domain.ObjectionWindow]).
 func (s *Service) ProposeDesignation(ctx context.Context, pr Principal, body, call uuid.UUID, level candorv1.ConsensusLevel, rationale string, windowSeconds int64) (*candorv1.Call, *candorv1.Receipt, error) {
-	return s.updateConsensus(ctx, pr, body, call, true, candorv1.EntryKind_ENTRY_KIND_DESIGNATION_PROPOSED,
+	return s.updateConsensus(ctx, "ProposeDesignation", pr, body, call, true, candorv1.EntryKind_ENTRY_KIND_DESIGNATION_PROPOSED,
 		func(c *candorv1.Call, _ time.Time) error { return domain.CheckPropose(c, windowSeconds) },
 		func(c *candorv1.Call, now time.Time) *candorv1.LogEntry {
 			window, _ := domain.ObjectionWindow(windowSeconds) // CheckPropose refused any other
@@ -128,7 +129,7 @@ func (s *Service) ProposeDesignation(ctx context.Context, pr Principal, body, ca
 func (s *Service) ObjectToDesignation(ctx context.Context, pr Principal, body, call uuid.UUID, reason string) (*candorv1.Objection, *candorv1.Receipt, error) {
 	me := resource.Participant(pr.Participant)
 	var o *candorv1.Objection
-	_, rcpt, err := s.updateConsensus(ctx, pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_OBJECTION,
+	_, rcpt, err := s.updateConsensus(ctx, "ObjectToDesignation", pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_OBJECTION,
 		func(c *candorv1.Call, now time.Time) error { return domain.CheckObjection(c, me, now) },
 		func(c *candorv1.Call, now time.Time) *candorv1.LogEntry {
 			ps := c.Consensus.Proposals
@@ -141,7 +142,7 @@ func (s *Service) ObjectToDesignation(ctx context.Context, pr Principal, body, c
 
 // FinalizeDesignation makes the current proposal final.
 func (s *Service) FinalizeDesignation(ctx context.Context, pr Principal, body, call uuid.UUID) (*candorv1.Call, *candorv1.Receipt, error) {
-	return s.updateConsensus(ctx, pr, body, call, true, candorv1.EntryKind_ENTRY_KIND_DESIGNATION_FINALIZED,
+	return s.updateConsensus(ctx, "FinalizeDesignation", pr, body, call, true, candorv1.EntryKind_ENTRY_KIND_DESIGNATION_FINALIZED,
 		domain.CheckFinalize,
 		func(c *candorv1.Call, now time.Time) *candorv1.LogEntry {
 			ps := c.Consensus.Proposals
@@ -156,7 +157,7 @@ func (s *Service) FinalizeDesignation(ctx context.Context, pr Principal, body, c
 func (s *Service) AppealDesignation(ctx context.Context, pr Principal, body, call uuid.UUID, reason string) (*candorv1.Appeal, *candorv1.Receipt, error) {
 	me := resource.Participant(pr.Participant)
 	var a *candorv1.Appeal
-	_, rcpt, err := s.updateConsensus(ctx, pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_APPEAL,
+	_, rcpt, err := s.updateConsensus(ctx, "AppealDesignation", pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_APPEAL,
 		func(c *candorv1.Call, _ time.Time) error { return domain.CheckAppeal(c, me) },
 		func(c *candorv1.Call, now time.Time) *candorv1.LogEntry {
 			a = &candorv1.Appeal{Participant: me, Reason: reason, CreateTime: timestamppb.New(now)}
@@ -220,7 +221,7 @@ func (s *Service) SignMinorityStatement(ctx context.Context, pr Principal, body,
 	me := resource.Participant(pr.Participant)
 	name := resource.MinorityStatement(body, call, statement)
 	var ms *candorv1.MinorityStatement
-	_, rcpt, err := s.updateConsensus(ctx, pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED,
+	_, rcpt, err := s.updateConsensus(ctx, "SignMinorityStatement", pr, body, call, false, candorv1.EntryKind_ENTRY_KIND_MINORITY_STATEMENT_SIGNED,
 		func(c *candorv1.Call, _ time.Time) error {
 			if ms = findStatement(c, name); ms == nil {
 				return domain.ErrStatementNotFound

@@ -16,8 +16,8 @@ import (
 
 // writeBy is write for a change made by pr: a participant deactivated by the time the transaction
 // runs is refused in it, so a write racing the deactivation cannot land after it.
-func (s *Service) writeBy(ctx context.Context, pr Principal, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
-	return s.write(ctx, activeOnly(pr, fn))
+func (s *Service) writeBy(ctx context.Context, pr Principal, useCase string, fn func(tx *store.Tx, now time.Time) error) (*candorv1.Receipt, error) {
+	return s.write(ctx, useCase, activeOnly(pr, fn))
 }
 
 // activeOnly wraps fn with the check that a participant principal is not deactivated.
@@ -69,7 +69,7 @@ func (s *Service) RotateToken(ctx context.Context, pr Principal) (*candorv1.Part
 	}
 	token := NewToken()
 	var p *candorv1.Participant
-	rcpt, err := s.writeBy(ctx, pr, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.writeBy(ctx, pr, "RotateToken", func(tx *store.Tx, now time.Time) error {
 		var err error
 		p, err = replaceToken(tx, now, pr.Actor(), candorv1.EntryKind_ENTRY_KIND_TOKEN_ROTATED, pr.Participant, token)
 		return err
@@ -87,7 +87,7 @@ func (s *Service) ReissueToken(ctx context.Context, pr Principal, id uuid.UUID) 
 	}
 	token := NewToken()
 	var p *candorv1.Participant
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "ReissueToken", func(tx *store.Tx, now time.Time) error {
 		var err error
 		p, err = replaceToken(tx, now, pr.Actor(), candorv1.EntryKind_ENTRY_KIND_TOKEN_REISSUED, id, token)
 		return err
@@ -104,7 +104,7 @@ func (s *Service) DeactivateParticipant(ctx context.Context, pr Principal, id uu
 		return nil, nil, err
 	}
 	var p *candorv1.Participant
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "DeactivateParticipant", func(tx *store.Tx, now time.Time) error {
 		var err error
 		if p, err = tx.Participant(id); err != nil {
 			return err
@@ -134,7 +134,7 @@ func (s *Service) RemoveMember(ctx context.Context, pr Principal, body, particip
 		return nil, nil, err
 	}
 	var m *candorv1.Membership
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "RemoveMember", func(tx *store.Tx, now time.Time) error {
 		b, err := tx.Body(body)
 		if err != nil {
 			return err

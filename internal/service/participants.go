@@ -23,7 +23,7 @@ func (s *Service) CreateParticipant(ctx context.Context, pr Principal, displayNa
 	token := NewToken()
 	id := newID()
 	var p *candorv1.Participant
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "CreateParticipant", func(tx *store.Tx, now time.Time) error {
 		p = &candorv1.Participant{
 			Name: resource.Participant(id), DisplayName: displayName, Email: email, CreateTime: timestamppb.New(now),
 		}
@@ -95,7 +95,7 @@ func (s *Service) GrantAuditor(ctx context.Context, pr Principal, id uuid.UUID) 
 		return nil, nil, err
 	}
 	var p *candorv1.Participant
-	rcpt, err := s.write(ctx, func(tx *store.Tx, now time.Time) error {
+	rcpt, err := s.write(ctx, "GrantAuditor", func(tx *store.Tx, now time.Time) error {
 		var err error
 		if p, err = tx.Participant(id); err != nil {
 			return err

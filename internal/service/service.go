@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -190,9 +188,10 @@ func (s *Service) SetAdminToken(ctx context.Context, token string) error {
 
 // write runs fn in a group-committed transaction and returns a receipt for the last entry fn
 // appended. fn may run more than once; it must keep its results in variables it resets. The write
-// is a span of the caller's trace (see [startWrite]).
-func (s *Service) write(ctx context.Context, fn func(tx *store.Tx, now time.Time) error) (rcpt *candorv1.Receipt, err error) {
-	ctx, span := startWrite(ctx)
+// is a span of the caller's trace named after its use case, the exported method writing
+// ("CastBallot"; see [startWrite]).
+func (s *Service) write(ctx context.Context, useCase string, fn func(tx *store.Tx, now time.Time) error) (rcpt *candorv1.Receipt, err error) {
+	ctx, span := startWrite(ctx, useCase)
 	defer func() { endWrite(span, rcpt, err, false) }()
 	return s.commit(ctx, fn)
 }
@@ -223,14 +222,12 @@ const (
 	replayedKey = attribute.Key("candor.request.replayed") // a retry answered with the original entry
 )
 
-// startWrite starts the span of a write, named after the use case writing
-// ("candor.service/CastBallot"): a child of the RPC's span, and the parent of the store's commit.
-func startWrite(ctx context.Context) (context.Context, trace.Span) {
-	ctx, span := tracer.Start(ctx, "candor.service/write")
+// startWrite starts the span of a write, named after its use case ("candor.service/CastBallot"): a
+// child of the RPC's span, and the parent of the store's commit.
+func startWrite(ctx context.Context, useCase string) (context.Context, trace.Span) {
+	ctx, span := tracer.Start(ctx, "candor.service/"+useCase)
 	if span.IsRecording() {
-		m := useCase()
-		span.SetName("candor.service/" + m)
-		span.SetAttributes(methodKey.String(m))
+		span.SetAttributes(methodKey.String(useCase))
 	}
 	return ctx, span
 }
@@ -257,33 +254,6 @@ func endWrite(span trace.Span, rcpt *candorv1.Receipt, err error, replayed bool)
 	span.End()
 }
 
-// useCases caches [useCase]'s answer by call stack.
-var useCases sync.Map // [8]uintptr -> string
-
-// useCase names the exported method of Service that is writing ("CastBallot"), from the call stack:
-// the write wrappers serve every write use case, some through helpers, and are not told which. It is
-// asked only for a span that is recorded, and remembers each call site's answer.
-func useCase() string {
-	var pcs [8]uintptr
-	n := runtime.Callers(2, pcs[:]) // from useCase's caller up
-	if name, ok := useCases.Load(pcs); ok {
-		return name.(string)
-	}
-	name := "write"
-	frames := runtime.CallersFrames(pcs[:n])
-	for more := true; more; {
-		var f runtime.Frame
-		f, more = frames.Next()
-		m, ok := strings.CutPrefix(f.Function, servicePackage+".(*Service).")
-		if ok && m != "" && m[0] >= 'A' && m[0] <= 'Z' && !strings.Contains(m, ".") {
-			name = m
-			break
-		}
-	}
-	useCases.Store(pcs, name)
-	return name
-}
-
 // errReplayed stops a write whose request id the same caller already used: it writes nothing.
 var errReplayed = errors.New("service: request already served")
 
@@ -303,7 +273,7 @@ type Request struct {
 // write's own transaction, so a retry, even one racing the original, never writes twice: it gets the
 // original entry back, with a receipt against the newest checkpoint. Without an id it is write.
 func (s *Service) writeOnce(ctx context.Context, pr Principal, method string, req Request, fn func(tx *store.Tx, now time.Time) error) (rcpt *candorv1.Receipt, replay *candorv1.LogEntry, err error) {
-	ctx, span := startWrite(ctx)
+	ctx, span := startWrite(ctx, method)
 	defer func() { endWrite(span, rcpt, err, replay != nil) }()
 	fn = activeOnly(pr, fn)
 	if req.ID == "" {

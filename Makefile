@@ -91,6 +91,10 @@ bench-go: ## Go benchmarks: write path, log, large logs up to 1M entries.
 crash-test: ## SIGKILL candord 20 times under writes; no acknowledged write may be lost.
 	$(GO) test -count=1 -run TestCrash ./internal/crashtest/ -v
 
+.PHONY: run-cluster
+run-cluster: ## Try Candor on etcd: 3 etcd members and 2 candord replicas on 127.0.0.1 until Ctrl-C (web at :7441 and :7443; data is temporary).
+	./scripts/run-cluster.sh
+
 .PHONY: cluster-test
 cluster-test: ## 3 etcd members, 2 candord replicas under writes: SIGKILL etcd's leader, then the sequencing replica, then SIGSTOP etcd's leader; nothing lost or applied twice.
 	$(GO) test -count=1 -timeout 10m -run '^TestClusterFaults$$' ./internal/clustertest/ -v

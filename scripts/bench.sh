@@ -39,53 +39,15 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/candor-bench.XXXXXX")
 if [[ "$CLUSTER" != 0 ]]; then
 	"$GO" build -o "$tmp/etcd" ./internal/etcdtest/etcdmember
 fi
-pids=() # every process this script started: candord servers, etcd members
-pid=""
-stop_all() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	pids=()
-}
 cleanup() {
 	stop_all
 	rm -rf "$tmp"
 }
+pids=() # every process this script started: candord servers, etcd members
+# shellcheck source=scripts/cluster-lib.sh
+. scripts/cluster-lib.sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# start_candord LOG ARGS...: start candord with ARGS, logging to LOG, and wait (bounded) until it
-# serves; sets pid, addr (gRPC host:port) and web (the HTTP URL, "" without an HTTP listener).
-start_candord() {
-	local log=$1
-	shift
-	bin/candord "$@" 2>"$log" &
-	pid=$!
-	pids+=("$pid")
-	# candord logs the address it listens on (addr=HOST:PORT web=http://HOST:PORT/); wait (bounded)
-	# for that line.
-	addr=""
-	for _ in $(seq 100); do
-		addr=$(sed -n 's/.*msg="candord serving" addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
-		[[ -n "$addr" ]] && break
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "bench: candord exited:" >&2
-			cat "$log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-	if [[ -z "$addr" ]]; then
-		echo "bench: candord did not start within 10s:" >&2
-		cat "$log" >&2
-		exit 1
-	fi
-	web=$(sed -n 's/.*msg="candord serving" .* web=\(https\{0,1\}:\/\/[^ ]*\).*/\1/p' "$log" | head -n1)
-}
 
 server_args=(--data "$tmp/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0)
 if [[ -n "${MAX_WRITES_IN_FLIGHT:-}" ]]; then
@@ -109,81 +71,6 @@ if [[ "$CLUSTER" == 0 ]]; then
 fi
 stop_all # the etcd runs get the machine to themselves, as the bbolt run had
 
-# free_port prints a port on 127.0.0.1 that nothing listens on, below Linux's ephemeral range (so
-# no outgoing connection holds it). If another process takes it between this check and its use,
-# etcd's start is tried again on other ports; a replica's fails the bench.
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	echo "bench: no free port found" >&2
-	exit 1
-}
-
-# etcd_healthy PORT: whether the member at PORT answers /health with "health":"true".
-etcd_healthy() {
-	local reply
-	reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /health HTTP/1.0\r\n\r\n' >&3 && timeout 2 cat <&3) 2>/dev/null) || return 1
-	[[ "$reply" == *'"health":"true"'* ]]
-}
-
-# start_etcd: start a 3-member cluster (up to three tries on fresh ports) and wait (bounded) until
-# every member is healthy; sets endpoints (host:port,...).
-start_etcd() {
-	local try i ports initial
-	for try in 1 2 3; do
-		ports=()
-		initial=""
-		for i in 0 1 2; do
-			ports+=("$(free_port)" "$(free_port)")
-			initial+="${initial:+,}m$i=http://127.0.0.1:${ports[2 * i + 1]}"
-		done
-		endpoints=""
-		for i in 0 1 2; do
-			local client=http://127.0.0.1:${ports[2 * i]} peer=http://127.0.0.1:${ports[2 * i + 1]}
-			endpoints+="${endpoints:+,}127.0.0.1:${ports[2 * i]}"
-			"$tmp/etcd" --name "m$i" --data-dir "$tmp/etcd$try/m$i" \
-				--listen-client-urls "$client" --advertise-client-urls "$client" \
-				--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-				--initial-cluster "$initial" --initial-cluster-state new --initial-cluster-token "bench-$$-$try" \
-				--max-txn-ops "$ETCD_MAX_TXN_OPS" --log-outputs stderr 2>"$tmp/etcd$try-m$i.log" &
-			pids+=("$!")
-		done
-		for _ in $(seq 300); do
-			local healthy=0
-			for i in 0 1 2; do
-				etcd_healthy "${ports[2 * i]}" && healthy=$((healthy + 1))
-			done
-			if [[ $healthy == 3 ]]; then
-				return
-			fi
-			if grep -q "address already in use" "$tmp"/etcd"$try"-m*.log; then
-				break
-			fi
-			sleep 0.1
-		done
-		echo "bench: etcd try $try did not become healthy within 30s:" >&2
-		tail -n 5 "$tmp"/etcd"$try"-m*.log >&2
-		stop_all
-	done
-	exit 1
-}
-
-# start_replica NAME: start a candord replica on the etcd store with data folder $tmp/NAME and a
-# fixed port (the address other replicas forward writes to); sets pid and addr.
-start_replica() {
-	local port
-	port=$(free_port)
-	start_candord "$tmp/$1.log" --data "$tmp/$1" --listen "127.0.0.1:$port" --advertise "127.0.0.1:$port" \
-		--http-listen "" --store etcd --etcd-endpoints "$endpoints" --etcd-max-txn-ops "$ETCD_MAX_TXN_OPS" \
-		${MAX_WRITES_IN_FLIGHT:+--max-writes-in-flight "$MAX_WRITES_IN_FLIGHT"}
-}
-
 start_etcd
 echo "bench: etcd cluster of 3 members at $endpoints (--max-txn-ops $ETCD_MAX_TXN_OPS)" >&2
 
@@ -197,10 +84,7 @@ bin/candor bench --addr "$r0" --token-file "$tmp/r0/admin.token" \
 	--calls "$CALLS" --conns "$CONNS" --server-pid "$r0pid" ${BENCH_ARGS:-} | tee "$tmp/report-etcd1.txt"
 
 # A second replica shares the first's log key, its public half and the admin token.
-mkdir -m 700 "$tmp/r1"
-for f in log.key log.pub admin.token; do
-	install -m 600 "$tmp/r0/$f" "$tmp/r1/$f"
-done
+share_keys r0 r1
 start_replica r1
 r1=$addr
 echo "bench: candord r1 (pid $pid) at $r1; clients alternate between r0 and r1 (r0 sequences the log)" >&2

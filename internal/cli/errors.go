@@ -435,7 +435,8 @@ var hints = map[candorv1.ErrorReason]func(ec errContext, meta map[string]string)
 		return serverSays(ec, "the request was aborted; try again")
 	},
 	candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE: func(ec errContext, meta map[string]string) string {
-		return fmt.Sprintf("the server at %s is unavailable; try again once it is back", addrOr(ec))
+		// The server says why when it knows (an election under way, a sequencer out of reach).
+		return serverSays(ec, fmt.Sprintf("the server at %s is unavailable; try again once it is back", addrOr(ec)))
 	},
 	candorv1.ErrorReason_ERROR_REASON_DATA_LOSS: func(ec errContext, meta map[string]string) string {
 		return "the server reports lost or damaged data; tell its operator and run \"candor audit verify\""

@@ -56,11 +56,19 @@ func (s *Server) forward(ctx context.Context, method string, req any) (reply any
 		return nil, true, err
 	}
 	if err := conn.Invoke(metadata.NewOutgoingContext(ctx, out), method, req, resp); err != nil {
-		if status.Code(err) == codes.Canceled && ctx.Err() == nil {
+		st := status.Convert(err)
+		switch {
+		case st.Code() == codes.Canceled && ctx.Err() == nil:
 			// The hop broke, not the caller: the write may or may not have committed, and its
 			// retry (same request id) is answered from the log either way.
 			return nil, true, withInfo(codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE,
 				"the connection to the sequencer broke; retry with the same request id", nil)
+		case st.Code() == codes.Unavailable && len(st.Details()) == 0:
+			// The sequencer did not answer at all (it died, and its lease has not run out yet):
+			// say so, rather than pass on a transport error the caller would take for this
+			// replica's.
+			return nil, true, withInfo(codes.Unavailable, candorv1.ErrorReason_ERROR_REASON_UNAVAILABLE,
+				"the replica that sequences writes cannot be reached; another takes over when its lease runs out: retry shortly", nil)
 		}
 		return nil, true, err // the sequencer's status, reason and all
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"sync"
 	"time"
@@ -105,7 +104,7 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 		d.log.Warn("no replica sequences the log yet; writes are refused until one does", "err", err)
 	}
 	d.etcd = cli
-	d.router = &router{store: st, tls: d.cfg.TLSCert != "", log: d.log}
+	d.router = &router{store: st, tls: peerTLS(d.tlsConf), log: d.log}
 	return st, nil
 }
 
@@ -115,7 +114,7 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 // cluster has few replicas.
 type router struct {
 	store *store.Store
-	tls   bool
+	tls   *tls.Config // for forwarding to a replica off loopback; nil: plaintext
 	log   *slog.Logger
 
 	mu    sync.Mutex
@@ -136,8 +135,8 @@ func (r *router) Route() (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	creds := insecure.NewCredentials()
-	if host, _, _ := net.SplitHostPort(addr); r.tls && !isLoopback(host) {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	if r.tls != nil {
+		creds = credentials.NewTLS(r.tls) // replicas serve as this one does: TLS, on loopback too
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
@@ -149,6 +148,18 @@ func (r *router) Route() (*grpc.ClientConn, error) {
 	}
 	r.conns[addr] = conn
 	return conn, nil
+}
+
+// peerTLS is how a replica forwards writes to another over TLS, given its own server TLS (nil:
+// none, forward in plaintext): it presents its own certificate, which a sequencer that requires
+// client certificates (--client-ca) checks like any client's, and checks the sequencer's against
+// the same CA, or the system's roots without --client-ca. Replicas of one cluster are expected to
+// hold certificates from one CA.
+func peerTLS(server *tls.Config) *tls.Config {
+	if server == nil {
+		return nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: server.Certificates, RootCAs: server.ClientCAs}
 }
 
 func (r *router) close() {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -282,7 +281,7 @@ func exportFiles(conn *grpc.ClientConn, gw *runtime.ServeMux) http.Handler {
 		}
 		file := "candor-export-" + path.Base(name)
 		if format == export.CSV {
-			tmp, err := newExportZip(stream, header)
+			tmp, err := export.ZipTemp(header, stream.Recv)
 			if _, isStatus := status.FromError(err); err != nil && !isStatus {
 				err = status.Error(codes.Internal, "the zip could not be assembled on the server") // a local file's error: not the client's business
 			}
@@ -348,49 +347,4 @@ func badQuery(field, description string) error {
 	return st.Err()
 }
 
-// newExportZip reads the rest of an export into a zip of its CSV files, in a temporary file it
-// returns, positioned at its start; closing it removes it.
-func newExportZip(stream grpc.ServerStreamingClient[candorv1.ExportBodyResponse], header *candorv1.ExportBodyResponse) (*tempFile, error) {
-	f, err := os.CreateTemp("", "candor-export-*.zip")
-	if err != nil {
-		return nil, err
-	}
-	tmp := &tempFile{f}
-	zw, err := export.NewCSVZip(f, "")
-	if err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	for rec := header; ; {
-		if err := zw.Write(rec); err != nil {
-			zw.Abort()
-			tmp.Close()
-			return nil, err
-		}
-		if rec, err = stream.Recv(); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			zw.Abort()
-			tmp.Close()
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	return tmp, nil
-}
 
-// tempFile is a temporary file that Close removes.
-type tempFile struct{ *os.File }
-
-func (t *tempFile) Close() error {
-	err := t.File.Close()
-	os.Remove(t.Name())
-	return err
-}

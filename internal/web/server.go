@@ -139,8 +139,9 @@ func (s *Server) routes() {
 	m.Handle("POST /bodies/{body}/calls/{call}/{action}", s.form(s.callAction))
 	m.Handle("POST /bodies/{body}/calls/{call}/minority/{statement}/sign", s.form(s.signMinority))
 
-	// Review report, audit and admin pages (report.go, audit.go, admin.go).
+	// Review report, export, audit and admin pages (report.go, export.go, audit.go, admin.go).
 	m.Handle("GET /bodies/{body}/report", s.page(s.reportPage))
+	m.Handle("GET /bodies/{body}/export", s.page(s.exportDownload))
 	m.Handle("GET /audit", s.page(s.auditPage))
 	m.Handle("GET /audit/me", s.page(s.myDeclarations))
 	m.Handle("GET /audit/participants", s.page(s.pickParticipant))

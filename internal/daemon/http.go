@@ -346,5 +346,3 @@ func badQuery(field, description string) error {
 	}
 	return st.Err()
 }
-
-

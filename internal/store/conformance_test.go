@@ -465,6 +465,31 @@ func etcdBatchesSplit(t *testing.T, cli *clientv3.Client) {
 	if !errors.Is(err, store.ErrWriteTooLarge) {
 		t.Errorf("a write of 30 keys under a limit of 24: got %v, want ErrWriteTooLarge", err)
 	}
+
+	// A scan adds no compares: revoking one participant's token scans every token, more keys than
+	// one transaction may compare, and still commits.
+	revoked := uuid.New()
+	for i := range 4 {
+		if _, err := s.Update(ctx, func(tx *store.Tx) error {
+			for j := range 10 {
+				if err := tx.PutToken([]byte(fmt.Sprint("token", i, j)), uuid.New()); err != nil {
+					return err
+				}
+			}
+			return tx.PutToken([]byte(fmt.Sprint("revoked", i)), revoked)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Update(ctx, func(tx *store.Tx) error { return tx.DeleteTokens(revoked) }); err != nil {
+		t.Fatalf("revoking a token among 44 under a limit of 24: %v", err)
+	}
+	s.View(func(tx *store.ReadTx) error {
+		if _, err := tx.ParticipantByToken([]byte("revoked0")); !errors.Is(err, store.ErrTokenNotFound) {
+			t.Errorf("a revoked token still authenticates: %v", err)
+		}
+		return nil
+	})
 }
 
 // openReplica opens one replica of the store under prefix, advertising addr, with a short lease.

@@ -303,7 +303,11 @@ func (r *etcdRead) cursor(bucket []byte) kvCursor {
 	return &etcdCursor{r: r, bucket: bucket, start: start, end: end}
 }
 
-// etcdCursor reads a bucket a page at a time.
+// etcdCursor reads a bucket a page at a time, at the transaction's revision. Unlike a get, a scan
+// adds no compares to a batch: a scan can cover a whole bucket (every token, when one is revoked),
+// more keys than one etcd transaction may compare. What a scan in a batch reads cannot change under
+// it all the same: only the sequencer writes records, every batch compares its election key, and
+// every batch compares the log size it read, which any other batch that appended would have moved.
 type etcdCursor struct {
 	r          *etcdRead
 	bucket     []byte
@@ -323,9 +327,6 @@ func (c *etcdCursor) load(from string, limit int64) {
 		return
 	}
 	for _, kv := range resp.Kvs {
-		if !immutable(c.bucket) {
-			c.r.note(string(kv.Key), kv.ModRevision)
-		}
 		c.page = append(c.page, [2][]byte{kv.Key[len(c.start):], present(kv.Value)})
 	}
 	c.more = resp.More
@@ -364,9 +365,6 @@ func (c *etcdCursor) last() ([]byte, []byte) {
 		return nil, nil
 	}
 	kv := resp.Kvs[0]
-	if !immutable(c.bucket) {
-		c.r.note(string(kv.Key), kv.ModRevision)
-	}
 	c.page = append(c.page, [2][]byte{kv.Key[len(c.start):], present(kv.Value)})
 	return c.current()
 }

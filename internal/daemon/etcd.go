@@ -87,7 +87,7 @@ func (d *Daemon) openStore(n store.Notary) (*store.Store, error) {
 	st, err := store.OpenEtcd(cli, n, store.EtcdOptions{
 		Options:   store.Options{Registerer: d.registerer()},
 		Prefix:    ec.Prefix,
-		Limits:    store.EtcdLimits{MaxTxnOps: ec.MaxTxnOps, MaxRequestBytes: ec.MaxRequestBytes, Timeout: cmp.Or(ec.RequestTimeout, 2*time.Second)},
+		Limits:    store.EtcdLimits{MaxTxnOps: ec.MaxTxnOps, MaxRequestBytes: ec.MaxRequestBytes, Timeout: ec.RequestTimeout},
 		Advertise: advertise,
 		LeaseTTL:  ec.LeaseTTL,
 		Logger:    d.log,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,7 +73,7 @@ func OpenEtcd(cli *clientv3.Client, notary Notary, opts EtcdOptions) (*Store, er
 	s.seq = seq
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopRemote = stop
-	seq.onLead = func() { s.refreshLatest(ctx) }
+	seq.onLead = s.refreshLatest
 	s.remoteDone = make(chan struct{}, 2)
 	go func() { seq.run(ctx); s.remoteDone <- struct{}{} }()
 	go func() { s.watchRemote(ctx, be); s.remoteDone <- struct{}{} }()
@@ -122,18 +123,25 @@ func (s *Store) watchRemote(ctx context.Context, be *etcdBackend) {
 			if resp.Err() != nil {
 				break
 			}
-			s.refreshLatest(ctx)
+			// The event carries the new log size: the sequencer sees its own commits here too, and
+			// reads nothing for a size it already has.
+			if n := len(resp.Events); n > 0 {
+				if v := resp.Events[n-1].Kv.Value; len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= s.Latest().Size {
+					continue
+				}
+			}
+			s.refreshLatest()
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
-			s.refreshLatest(ctx) // the watch broke (a lost etcd leader): catch up, then watch again
+			s.refreshLatest() // the watch broke (a lost etcd leader): catch up, then watch again
 		}
 	}
 }
 
 // refreshLatest reads the newest checkpoint from the backend and adopts it if it is newer.
-func (s *Store) refreshLatest(ctx context.Context) {
+func (s *Store) refreshLatest() {
 	var cp Checkpoint
 	err := s.be.view(func(kv kvReader) error {
 		size := logSize(kv)

@@ -237,7 +237,6 @@ type Commit struct {
 }
 
 type write struct {
-	ctx    context.Context // for the commit's span in the writer's trace
 	fn     func(*Tx) error
 	result chan writeResult
 }
@@ -266,7 +265,7 @@ var ErrWriteTooLarge = errors.New("store: the write needs more operations than o
 // If fn returns an error before writing anything, only fn's write is refused; an error after a write
 // rolls back the group and fn's error is returned.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) (Commit, error) {
-	w := &write{ctx: ctx, fn: fn, result: make(chan writeResult, 1)}
+	w := &write{fn: fn, result: make(chan writeResult, 1)}
 	select {
 	case s.writes <- w:
 	case <-s.quit:

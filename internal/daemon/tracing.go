@@ -29,7 +29,8 @@ import (
 // from there.
 //
 // Without it nothing is made or installed: no exporter, no SDK, no stats handler; the globals stay
-// otel's no-op ones, and a write's span costs a context value. A nil *tracing is off.
+// otel's no-op ones, and a write makes no span (service and store check the caller's span
+// first). A nil *tracing is off.
 type tracing struct {
 	provider trace.TracerProvider
 	sdk      *sdktrace.TracerProvider // the provider made for --otlp-endpoint, shut down by stop; nil for Config.TracerProvider

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -87,22 +86,12 @@ func (s *Server) logRequest(ctx context.Context, method string, rl *requestLog, 
 	}
 	attrs = append(attrs, slog.String("code", st.Code().String()))
 	if st.Code() != codes.OK {
-		if r := reasonOf(st); r != "" {
+		if r, ok := errorReason(err); ok {
 			attrs = append(attrs, slog.String("reason", r))
 		}
 	}
 	attrs = append(attrs, slog.Duration("duration", d))
 	s.log.LogAttrs(ctx, level, "rpc", attrs...)
-}
-
-// reasonOf returns the ErrorInfo reason of a refusal, or "".
-func reasonOf(st *status.Status) string {
-	for _, d := range st.Details() {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok {
-			return ei.GetReason()
-		}
-	}
-	return ""
 }
 
 // requestID returns the request's AIP-155 request_id field (read by reflection, as

@@ -18,6 +18,7 @@ import (
 	"github.com/candorhq/candor/internal/crashtest"
 	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/etcdtest"
+	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -92,7 +93,7 @@ func TestClusterFaults(t *testing.T) {
 	root := t.TempDir()
 	reps := []*replica{newReplica(t, "r0", candord, root, etcdArgs), newReplica(t, "r1", candord, root, etcdArgs)}
 	reps[0].start(t)
-	shareSecrets(t, reps[0].dir, reps[1].dir)
+	ts.ShareSecrets(t, reps[0].dir, reps[1].dir)
 	reps[1].start(t)
 	if _, err := sequencer(ctx, reps); err != nil {
 		t.Fatal(err)
@@ -302,7 +303,7 @@ func (c *checker) check(t *testing.T, when string) crashtest.Result {
 	var res crashtest.Result
 	for i, r := range c.w.reps {
 		var err error
-		res, err = c.w.ledger.Check(as(ctx, c.w.adminToken), c.w.audits[i])
+		res, err = c.w.ledger.Check(ts.WithToken(ctx, c.w.adminToken), c.w.audits[i])
 		c.lost += res.Lost
 		c.checks++
 		if err != nil {
@@ -336,7 +337,7 @@ func (c *checker) converge(t *testing.T, ctx context.Context, when string) int64
 		sizes := make([]int64, len(c.w.reps))
 		var errs []error
 		for i := range c.w.reps {
-			rctx, cancel := context.WithTimeout(as(ctx, c.w.adminToken), attemptTimeout)
+			rctx, cancel := context.WithTimeout(ts.WithToken(ctx, c.w.adminToken), attemptTimeout)
 			resp, err := c.w.audits[i].GetCheckpoint(rctx, &candorv1.GetCheckpointRequest{})
 			cancel()
 			if err != nil {
@@ -370,7 +371,7 @@ func checkpointSize(note []byte) int64 {
 func (c *checker) exactlyOnce(ctx context.Context, i int, size int64) error {
 	seen := 0
 	for next := int64(0); next < size; {
-		rctx, cancel := context.WithTimeout(as(ctx, c.w.adminToken), attemptTimeout)
+		rctx, cancel := context.WithTimeout(ts.WithToken(ctx, c.w.adminToken), attemptTimeout)
 		page, err := c.w.audits[i].ListEntries(rctx, &candorv1.ListEntriesRequest{StartIndex: next, MaxEntries: 1000})
 		cancel()
 		if err != nil {
@@ -447,7 +448,7 @@ func (c *checker) notVacuous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, rcancel := context.WithTimeout(as(ctx, v.token), attemptTimeout)
+	rctx, rcancel := context.WithTimeout(ts.WithToken(ctx, v.token), attemptTimeout)
 	b, err := c.w.calls[0].CastBallot(rctx, &candorv1.CastBallotRequest{Call: call, Option: "yes"})
 	rcancel()
 	if err != nil {

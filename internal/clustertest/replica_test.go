@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/candorhq/candor/internal/daemon"
+	"github.com/candorhq/candor/internal/etcdtest"
 )
 
 // Log lines of candord that the harness follows (internal/daemon and internal/store/etcd.go).
@@ -110,20 +109,9 @@ type proc struct {
 	err  error         // cmd.Wait's result, set before done is closed
 }
 
-// freeAddr returns 127.0.0.1:PORT with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func newReplica(t *testing.T, name, bin, root string, etcdArgs []string) *replica {
 	t.Helper()
-	r := &replica{name: name, bin: bin, dir: filepath.Join(root, name+".data"), addr: freeAddr(t)}
+	r := &replica{name: name, bin: bin, dir: filepath.Join(root, name+".data"), addr: etcdtest.FreeAddr(t)}
 	r.args = append([]string{
 		"--data", r.dir, "--listen", r.addr, "--advertise", r.addr, "--http-listen", "",
 		"--origin", "candor.test/cluster", "--shutdown-timeout", "2s",
@@ -245,24 +233,6 @@ func (r *replica) exited() error {
 		return fmt.Errorf("%s exited on its own: %v", r.name, p.err)
 	default:
 		return nil
-	}
-}
-
-// shareSecrets copies the log key, its public half and the admin token from one replica's data
-// folder into another's, owner-only, as an operator sets replicas up.
-func shareSecrets(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{daemon.LogKeyFile, daemon.LogPubFile, daemon.AdminTokenFile} {
-		b, err := os.ReadFile(filepath.Join(from, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

@@ -15,12 +15,12 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/candorhq/candor/internal/crashtest"
 	"github.com/candorhq/candor/internal/domain"
+	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -44,7 +44,6 @@ type world struct {
 	retries          atomic.Int64
 	retried          atomic.Int64 // writes acknowledged after more than one attempt
 	replayed         atomic.Int64 // of those, writes whose retry was provably answered from the log
-	failovers        atomic.Int64 // retries that went to the other replica after a transport failure
 	retryableByCodes sync.Map     // gRPC code and reason -> *atomic.Int64, for the report
 }
 
@@ -56,10 +55,6 @@ type voter struct {
 	hash   []byte // content hash of the current SOI, as acknowledged
 	round  int
 	writes int
-}
-
-func as(ctx context.Context, token string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 }
 
 // dial connects to each replica. The connections outlive the replicas' restarts: they reconnect
@@ -104,7 +99,7 @@ func newWorld(t *testing.T, reps []*replica, adminToken, verifierKey string) *wo
 func (w *world) setup(ctx context.Context, voters int) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	admin := as(ctx, w.adminToken)
+	admin := ts.WithToken(ctx, w.adminToken)
 	bodies := candorv1.NewBodyServiceClient(w.conns[0])
 	body, err := bodies.CreateBody(admin, &candorv1.CreateBodyRequest{Title: "Cluster test council", RequestId: uuid.NewString()})
 	if err != nil {
@@ -246,7 +241,7 @@ func (w *world) send(ctx context.Context, v *voter, kind candorv1.EntryKind, id 
 			committed = w.book.maxIndex()
 			timeout = attemptTimeout
 		}
-		actx, cancel := context.WithTimeout(as(ctx, v.token), timeout)
+		actx, cancel := context.WithTimeout(ts.WithToken(ctx, v.token), timeout)
 		rcpt, err := write(actx, r)
 		cancel()
 		if err == nil {

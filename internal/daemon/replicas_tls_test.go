@@ -17,6 +17,7 @@ import (
 
 	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/etcdtest"
+	ts "github.com/candorhq/candor/internal/testserver"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -48,18 +49,7 @@ func TestReplicasForwardOverMutualTLS(t *testing.T) {
 		return d
 	}
 	start("a") // the first replica sequences
-	if err := os.Mkdir(filepath.Join(dir, "b"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{daemon.LogKeyFile, daemon.LogPubFile, daemon.AdminTokenFile} {
-		b, err := os.ReadFile(filepath.Join(dir, "a", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "b", f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ts.ShareSecrets(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
 	b := start("b")
 	token, _ := os.ReadFile(filepath.Join(dir, "a", daemon.AdminTokenFile))
 

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,18 +234,38 @@ func (c *Cluster) boot(dir string, n int) error {
 	return c.waitHealthy(ctx, nil)
 }
 
-// freePorts returns n distinct ports that were free on 127.0.0.1 a moment ago.
+// freePorts returns n distinct ports that were free on 127.0.0.1 a moment ago. They are picked
+// below Linux's ephemeral range (32768 and up), where the kernel never hands out the source port of
+// an outgoing connection: a member or replica restarted on its old port after a kill finds it free.
 func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, errors.New("etcdtest: no free port below 32768")
+		}
+		p := 20000 + rand.IntN(12000)
+		if slices.Contains(ports, p) {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			return nil, err
+			continue // taken
 		}
 		defer l.Close() // held until all are picked, so they are distinct
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// FreeAddr returns 127.0.0.1:PORT with a port that was free a moment ago, picked as the members'
+// are (see freePorts), for a process that tests restart on the same address.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0])
 }
 
 // launch starts member i's process with --initial-cluster-state state.

@@ -117,6 +117,7 @@ var ErrNotEmpty = errors.New("export: the folder is not empty")
 type csvDir struct {
 	dir   string
 	made  bool // dir was made here: Abort removes it
+	sync  bool // Close syncs the files: they are the export, not a zip's scratch copies
 	files [numTables]*os.File
 	bufs  [numTables]*bufio.Writer
 	w     [numTables]*csv.Writer
@@ -125,7 +126,10 @@ type csvDir struct {
 // NewCSVDir returns a Writer of an export's CSV files into dir, which it creates if needed; a folder
 // that holds anything already is refused ([ErrNotEmpty]), so that no earlier export's files are
 // mixed in. Abort removes the files and, if it made it, the folder.
-func NewCSVDir(dir string) (Writer, error) {
+func NewCSVDir(dir string) (Writer, error) { return newCSVDir(dir, true) }
+
+// newCSVDir is NewCSVDir; sync says whether Close syncs the files to the disk.
+func newCSVDir(dir string, sync bool) (*csvDir, error) {
 	made := false
 	entries, err := os.ReadDir(dir)
 	switch {
@@ -139,7 +143,7 @@ func NewCSVDir(dir string) (Writer, error) {
 	case len(entries) > 0:
 		return nil, fmt.Errorf("%w: %s", ErrNotEmpty, dir)
 	}
-	c := &csvDir{dir: dir, made: made}
+	c := &csvDir{dir: dir, made: made, sync: sync}
 	for t := range numTables {
 		f, err := os.OpenFile(filepath.Join(dir, tables[t].file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
@@ -166,7 +170,8 @@ func (c *csvDir) Write(rec *candorv1.ExportBodyResponse) error {
 	return err
 }
 
-// Close flushes and closes every file, and syncs them to the disk.
+// Close flushes and closes every file, and syncs them to the disk unless they are a zip's scratch
+// copies.
 func (c *csvDir) Close() error {
 	var errs []error
 	for t := range numTables {
@@ -174,7 +179,11 @@ func (c *csvDir) Close() error {
 			continue
 		}
 		c.w[t].Flush()
-		errs = append(errs, c.w[t].Error(), c.bufs[t].Flush(), c.files[t].Sync(), c.files[t].Close())
+		errs = append(errs, c.w[t].Error(), c.bufs[t].Flush())
+		if c.sync {
+			errs = append(errs, c.files[t].Sync())
+		}
+		errs = append(errs, c.files[t].Close())
 		c.files[t] = nil
 	}
 	return errors.Join(errs...)

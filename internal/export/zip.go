@@ -28,7 +28,7 @@ func NewCSVZip(w io.Writer, tmpDir string) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := NewCSVDir(filepath.Join(tmp, "csv"))
+	dir, err := newCSVDir(filepath.Join(tmp, "csv"), false) // scratch: the zip is what is kept
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err

@@ -2,12 +2,10 @@ package rpc_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/candorhq/candor/internal/daemon"
 	"github.com/candorhq/candor/internal/etcdtest"
 	ts "github.com/candorhq/candor/internal/testserver"
 	"github.com/candorhq/candor/internal/translog"
@@ -22,18 +20,7 @@ func TestReplicasShareOneLog(t *testing.T) {
 	const prefix = "/replicas/"
 	a := ts.Start(t, ts.Etcd(cluster.Endpoints(), prefix))
 	dirB := filepath.Join(t.TempDir(), "data")
-	if err := os.Mkdir(dirB, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{daemon.LogKeyFile, daemon.LogPubFile, daemon.AdminTokenFile} {
-		b, err := os.ReadFile(filepath.Join(a.DataDir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dirB, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ts.ShareSecrets(t, a.DataDir, dirB)
 	b := ts.Start(t, ts.DataDir(dirB), ts.Etcd(cluster.Endpoints(), prefix))
 
 	// Every write of the world's set-up goes to b, which forwards it to a.
@@ -57,10 +44,18 @@ func TestReplicasShareOneLog(t *testing.T) {
 		t.Fatalf("vote through the replica that forwards: %v", err)
 	}
 
-	// Both replicas serve the same checkpoint.
-	before := checkpoint(t, ts.NewClient(b.Conn(), w.Auditor.Token), b.VerifierKey)
-	if got := checkpoint(t, ts.NewClient(a.Conn(), w.Auditor.Token), b.VerifierKey); got.Size != before.Size || got.Hash != before.Hash {
-		t.Fatalf("replicas serve different checkpoints: %d and %d", got.Size, before.Size)
+	// Both replicas serve the same checkpoint, once b's watch has caught up with a's last commit.
+	onA, onB := ts.NewClient(a.Conn(), w.Auditor.Token), ts.NewClient(b.Conn(), w.Auditor.Token)
+	var before translog.Checkpoint
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		before = checkpoint(t, onB, b.VerifierKey)
+		got := checkpoint(t, onA, b.VerifierKey)
+		if got.Size == before.Size && got.Hash == before.Hash {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas serve different checkpoints: %d and %d", got.Size, before.Size)
+		}
 	}
 
 	// The sequencer goes; b takes over once a's lease is gone, and the log continues.

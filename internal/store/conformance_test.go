@@ -568,11 +568,12 @@ func etcdDeposedSequencer(t *testing.T, cli *clientv3.Client) {
 	if _, _, err := addParticipant(ctx, a, "one"); err != nil {
 		t.Fatal(err)
 	}
-	b := openReplica(t, cli, n, "/deposed/", "b")
-	// Delete a's election key behind its back: b wins, while a still believes it leads.
+	// Delete a's election key behind its back, then open b: b wins, while a still believes it
+	// leads. (b opens after the delete, so that its own key cannot be deleted with a's.)
 	if _, err := cli.Delete(ctx, "/deposed/sequencer/", clientv3.WithPrefix()); err != nil {
 		t.Fatal(err)
 	}
+	b := openReplica(t, cli, n, "/deposed/", "b")
 	waitSequencer(t, b)
 	if _, _, err := addParticipant(ctx, a, "from the deposed"); !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotSequencer) {
 		t.Fatalf("write on the deposed sequencer: got %v, want ErrConflict or ErrNotSequencer", err)

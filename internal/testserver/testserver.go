@@ -72,6 +72,25 @@ func MaxDBSize(n int) Option { return func(c *daemon.Config) { c.MaxDBSize = n }
 func PageBytes(n int) Option { return func(c *daemon.Config) { c.PageBytes = n } }
 
 // Logger sends the server's logs (the request log among them) to l instead of discarding them.
+// ShareSecrets copies the log key, its public half and the admin token from one data folder into
+// another (created owner-only if needed), as an operator sets up a second replica of an etcd store:
+// every replica signs with the same key.
+func ShareSecrets(t testing.TB, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{daemon.LogKeyFile, daemon.LogPubFile, daemon.AdminTokenFile} {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Etcd keeps the server's state and log in the etcd cluster at endpoints, under prefix ("": a
 // prefix of its own), instead of a bbolt file. Replicas of one store share a prefix.
 func Etcd(endpoints []string, prefix string) Option {
